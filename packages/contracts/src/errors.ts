@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+/** Stable error codes, shared by the HTTP API, job status and events. Clients may switch on them. */
+export const ErrorCode = z.enum([
+  // request errors (HTTP 4xx)
+  'invalid_request',
+  'invalid_repo_url',
+  'unknown_agent',
+  'not_found',
+  'conflict',
+  'unauthorized',
+  // job errors
+  'repo_not_found',
+  'repo_access_denied',
+  'branch_not_found',
+  'clone_failed',
+  'sandbox_unavailable',
+  'sandbox_failed',
+  'agent_failed',
+  'agent_timeout',
+  'agent_max_turns',
+  'git_host_failed',
+  'job_timeout',
+  'worker_lost',
+  'cancelled',
+  'internal',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorBody = z.object({
+  error: z.object({ code: ErrorCode, message: z.string(), details: z.unknown().optional() }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

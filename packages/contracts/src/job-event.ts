@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { ErrorCode } from './errors.js';
+import { Step } from './job-request.js';
+
+const base = { jobId: z.string(), at: z.string() };
+const event = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.object({ type: z.literal(type), ...base, ...shape });
+
+export const JobError = z.object({ code: ErrorCode, message: z.string(), step: Step.optional() });
+export type JobError = z.infer<typeof JobError>;
+
+export const FileChange = z.object({
+  path: z.string(),
+  change: z.enum(['added', 'modified', 'deleted']),
+});
+export type FileChange = z.infer<typeof FileChange>;
+
+export const PullRequestRef = z.object({ url: z.string(), number: z.number().int(), branch: z.string() });
+export type PullRequestRef = z.infer<typeof PullRequestRef>;
+
+export const Usage = z.object({
+  inputTokens: z.number().nonnegative(),
+  outputTokens: z.number().nonnegative(),
+  costUsd: z.number().nonnegative().optional(),
+});
+export type Usage = z.infer<typeof Usage>;
+
+export const JobResult = z.object({
+  outcome: z.enum(['pr_opened', 'no_changes']),
+  pr: PullRequestRef.optional(),
+  filesChanged: z.array(FileChange),
+  summary: z.string(),
+  usage: Usage.optional(),
+});
+export type JobResult = z.infer<typeof JobResult>;
+
+/** A short, bounded view of what a tool was asked to do: enough to follow along, never a whole file. */
+export const ToolInputView = z.object({
+  path: z.string().optional(),
+  command: z.string().optional(),
+  oldText: z.string().optional(),
+  newText: z.string().optional(),
+  pattern: z.string().optional(),
+});
+export type ToolInputView = z.infer<typeof ToolInputView>;
+
+/**
+ * Every progress event of a job, in the order it happened. Types are `<subject>.<past-tense verb>`.
+ * `job.succeeded`, `job.failed` and `job.cancelled` are terminal: nothing follows them.
+ */
+export const JobEvent = z.discriminatedUnion('type', [
+  event('job.queued', {
+    repoUrl: z.string(),
+    agent: z.string(),
+    baseBranch: z.string().optional(),
+    draft: z.boolean(),
+  }),
+  event('job.started', { attempt: z.number().int().positive(), workerId: z.string() }),
+  event('job.cancel_requested', {}),
+  event('job.retrying', { attempt: z.number().int().positive(), error: JobError, delayMs: z.number().nonnegative() }),
+  event('step.started', { step: Step }),
+  event('step.completed', { step: Step, durationMs: z.number().nonnegative(), detail: z.string().optional() }),
+  event('step.failed', { step: Step, durationMs: z.number().nonnegative(), error: JobError }),
+  event('agent.message', { text: z.string() }),
+  event('agent.tool_call', { tool: z.string(), callId: z.string().optional(), input: ToolInputView }),
+  event('agent.tool_result', {
+    tool: z.string().optional(),
+    callId: z.string().optional(),
+    ok: z.boolean(),
+    output: z.string(),
+  }),
+  event('agent.usage', Usage.shape),
+  event('git.committed', { sha: z.string(), branch: z.string(), filesChanged: z.array(FileChange) }),
+  event('pr.created', { ...PullRequestRef.shape, reused: z.boolean() }),
+  event('job.succeeded', { result: JobResult }),
+  event('job.failed', { error: JobError }),
+  event('job.cancelled', { step: Step.optional() }),
+]);
+export type JobEvent = z.infer<typeof JobEvent>;
+export type JobEventType = JobEvent['type'];
+export type JobEventOf<T extends JobEventType> = Extract<JobEvent, { type: T }>;
+/** An event as a producer hands it over: the publisher stamps `jobId` and `at`. */
+export type NewJobEvent = JobEvent extends infer E ? (E extends JobEvent ? Omit<E, 'jobId' | 'at'> : never) : never;
+
+export const TERMINAL_EVENT_TYPES = ['job.succeeded', 'job.failed', 'job.cancelled'] as const satisfies JobEventType[];
+export function isTerminalEvent(e: Pick<JobEvent, 'type'>): boolean {
+  return (TERMINAL_EVENT_TYPES as readonly string[]).includes(e.type);
+}

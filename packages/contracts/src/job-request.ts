@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+export const MAX_PROMPT_CHARS = 20_000;
+
+/** Pipeline steps, in the order a job runs them. */
+export const Step = z.enum(['create_sandbox', 'clone', 'run_agent', 'commit', 'push_branch', 'open_pr', 'destroy_sandbox']);
+export type Step = z.infer<typeof Step>;
+
+// Git's own rules for a ref name, reduced to what a base branch needs: no spaces, no '..', no leading '-'.
+const branchName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._\/-]+(?<![./])$/, 'must be a valid git branch name');
+
+/**
+ * The body of `POST /api/jobs`. `repo_url` is checked for shape here; whether its host is the configured
+ * GitHub is checked by `parseRepoUrl`, which needs the server's config.
+ */
+export const CodeJobRequest = z.strictObject({
+  repo_url: z.string().min(1, 'is required').max(2048),
+  prompt: z
+    .string()
+    .trim()
+    .min(1, 'is required')
+    .max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`),
+  agent: z.string().min(1).max(64).optional(),
+  model: z.string().min(1).max(128).optional(),
+  base_branch: branchName.optional(),
+  draft: z.boolean().optional(),
+});
+export type CodeJobRequest = z.infer<typeof CodeJobRequest>;
+
+/** What a job carries in the queue: the request after defaults are applied. Never a secret. */
+export const CodeJobData = z.object({
+  repo: z.object({ owner: z.string(), name: z.string(), url: z.string() }),
+  prompt: z.string(),
+  agent: z.string(),
+  model: z.string().optional(),
+  baseBranch: z.string().optional(),
+  draft: z.boolean(),
+  requestedAt: z.string(),
+});
+export type CodeJobData = z.infer<typeof CodeJobData>;
+
+/** The original Tiny Backspace body (`POST /code`): `repoUrl` or `repo_url`, plus `prompt`. */
+export const LegacyCodeRequest = z
+  .object({
+    repo_url: z.string().optional(),
+    repoUrl: z.string().optional(),
+    prompt: z.string(),
+    agent: z.string().optional(),
+  })
+  .transform(({ repo_url, repoUrl, prompt, agent }) => ({
+    repo_url: repo_url ?? repoUrl ?? '',
+    prompt,
+    ...(agent === undefined ? {} : { agent }),
+  }))
+  .pipe(CodeJobRequest);

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { JobError, JobResult } from './job-event.js';
+import { Step } from './job-request.js';
+
+export const JobState = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+export type JobState = z.infer<typeof JobState>;
+
+/** What `GET /api/jobs/:id` answers: a snapshot for polling clients. */
+export const JobStatus = z.object({
+  id: z.string(),
+  state: JobState,
+  step: Step.nullable(),
+  attempt: z.number().int().nonnegative(),
+  repoUrl: z.string(),
+  agent: z.string(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  cancelRequested: z.boolean(),
+  result: JobResult.nullable(),
+  error: JobError.nullable(),
+});
+export type JobStatus = z.infer<typeof JobStatus>;

@@ -1,0 +1,49 @@
+import type { JobEvent, JobStatus } from '@tinyb/contracts';
+
+/**
+ * How one event changes a job's status: a patch of top-level fields, computed from the event alone.
+ * Because no patch needs the previous status, a store can apply it atomically with the event's append
+ * (no read-modify-write), and the status can never disagree with the event log.
+ */
+export function statusPatchFor(event: JobEvent): Partial<JobStatus> {
+  switch (event.type) {
+    case 'job.queued':
+      return {
+        id: event.jobId,
+        state: 'queued',
+        step: null,
+        attempt: 0,
+        repoUrl: event.repoUrl,
+        agent: event.agent,
+        createdAt: event.at,
+        startedAt: null,
+        finishedAt: null,
+        cancelRequested: false,
+        result: null,
+        error: null,
+      };
+    case 'job.started':
+      return { state: 'running', attempt: event.attempt, startedAt: event.at, step: null, error: null };
+    case 'job.cancel_requested':
+      return { cancelRequested: true };
+    case 'job.retrying':
+      return { state: 'queued', error: event.error };
+    case 'step.started':
+      return { step: event.step };
+    case 'job.succeeded':
+      return { state: 'succeeded', step: null, result: event.result, finishedAt: event.at };
+    case 'job.failed':
+      return { state: 'failed', error: event.error, finishedAt: event.at };
+    case 'job.cancelled':
+      return { state: 'cancelled', finishedAt: event.at };
+    case 'step.completed':
+    case 'step.failed':
+    case 'agent.message':
+    case 'agent.tool_call':
+    case 'agent.tool_result':
+    case 'agent.usage':
+    case 'git.committed':
+    case 'pr.created':
+      return {};
+  }
+}

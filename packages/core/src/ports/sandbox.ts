@@ -1,0 +1,58 @@
+export interface SandboxSpec {
+  jobId: string;
+  attempt: number;
+  /**
+   * Host paths (files or directories) that commands in the sandbox need to see read-only at the same path,
+   * such as an agent CLI's install directory. Providers whose image already ships the tools ignore them.
+   */
+  toolPaths: string[];
+}
+
+export interface OutputChunk {
+  stream: 'stdout' | 'stderr';
+  data: string;
+}
+
+export interface ExecOptions {
+  /** Absolute path inside the sandbox; default `workspaceDir`. */
+  cwd?: string;
+  /** The whole environment of the command besides PATH/HOME defaults: nothing of the worker's leaks in. */
+  env?: Record<string, string>;
+  /** Kill the command (and everything it started) after this long; the result then has `timedOut: true`. */
+  timeoutMs?: number;
+  /** Aborting kills the command and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Output as it arrives, before the command ends. Chunks split lines arbitrarily. */
+  onOutput?(chunk: OutputChunk): void;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  /** Captured output, truncated at the provider's limit (several MiB). */
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/**
+ * One isolated machine (or jail) for one job attempt. Guarantees: commands cannot see the worker's
+ * environment or files outside the sandbox, and `destroy` removes everything, including processes still running.
+ * It does not guarantee network isolation: agents need to reach their model API.
+ */
+export interface Sandbox {
+  readonly id: string;
+  /** Absolute path, as commands see it, of the job's writable directory (the repo, HOME and TMPDIR live below it). */
+  readonly workspaceDir: string;
+  exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Reads a regular file. Paths are sandbox paths; a path (or symlink) leading outside the workspace is refused. */
+  readFile(path: string): Promise<Uint8Array>;
+  writeFile(path: string, data: Uint8Array | string): Promise<void>;
+  /** Idempotent; never throws for a sandbox that is already gone. */
+  destroy(): Promise<void>;
+}
+
+export interface SandboxProvider {
+  /** `local`, `daytona`, … */
+  readonly name: string;
+  create(spec: SandboxSpec, signal: AbortSignal): Promise<Sandbox>;
+}

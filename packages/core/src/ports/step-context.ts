@@ -1,0 +1,12 @@
+import type { NewJobEvent } from '@tinyb/contracts';
+import type { Logger } from '../logger.js';
+
+/** What every step gets: who it works for, how to report, and when to stop. */
+export interface StepContext {
+  jobId: string;
+  logger: Logger;
+  /** Aborted when the job is cancelled or must stop; every wait honours it. */
+  signal: AbortSignal;
+  /** Publishes a progress event; resolves once it is durably recorded. */
+  emit(event: NewJobEvent): Promise<void>;
+}
