@@ -15,6 +15,7 @@ module.exports = {
   transformIgnorePatterns: [`/node_modules/(?!(\\.pnpm/)?(${esmOnly.join('|')}))`],
   moduleNameMapper: {
     '^@tinyb/([a-z-]+)$': path.join(__dirname, 'packages/$1/src/index.ts'),
+    '^@tinyb/([a-z-]+)/([a-z-]+)$': path.join(__dirname, 'packages/$1/src/$2.ts'),
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
 };

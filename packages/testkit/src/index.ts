@@ -1,0 +1,2 @@
+// Entry points are per file: import '@tinyb/testkit/<file>'.
+export {};
