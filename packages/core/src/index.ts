@@ -6,3 +6,4 @@ export * from './ports/step-context.js';
 export * from './ports/git-host.js';
 export * from './ports/job-events.js';
 export * from './job-status.js';
+export * from './pipeline/index.js';

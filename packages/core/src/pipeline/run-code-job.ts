@@ -1,0 +1,136 @@
+import type { CodeJobData, JobResult } from '@tinyb/contracts';
+import { AppError, throwIfAborted } from '../errors.js';
+import type { CodingAgent } from '../ports/coding-agent.js';
+import type { GitHost, RepoCoordinates } from '../ports/git-host.js';
+import type { Sandbox, SandboxProvider } from '../ports/sandbox.js';
+import type { StepContext } from '../ports/step-context.js';
+import { describePullRequest } from './describe-pull-request.js';
+import { readChanges, type ChangeLimits } from './read-changes.js';
+import { runStep } from './run-step.js';
+
+export interface PipelineDeps {
+  sandboxProvider: SandboxProvider;
+  /** Agents by the name a job asks for. */
+  agents: ReadonlyMap<string, CodingAgent>;
+  gitHost: GitHost;
+  limits: ChangeLimits & { agentTimeoutMs: number; agentMaxTurns: number };
+  /** Branches are `${branchPrefix}${jobId}`: one branch per job, so a retry finds and reuses its own. */
+  branchPrefix: string;
+}
+
+export interface CodeJob {
+  id: string;
+  attempt: number;
+  data: CodeJobData;
+}
+
+/**
+ * One attempt at a job, as a table of contents: sandbox, clone, agent, commit, branch, pull request.
+ * The sandbox is destroyed whatever happens. Safe to run again for the same job: the branch is moved,
+ * not duplicated, and an open pull request for it is reused.
+ */
+export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: StepContext): Promise<JobResult> {
+  const agent = deps.agents.get(job.data.agent);
+  if (!agent) throw new AppError('unknown_agent', `agent '${job.data.agent}' is not available on this worker`);
+  const repo: RepoCoordinates = { owner: job.data.repo.owner, name: job.data.repo.name };
+
+  let sandbox: Sandbox | undefined;
+  try {
+    sandbox = await runStep('create_sandbox', ctx, () =>
+      deps.sandboxProvider.create({ jobId: job.id, attempt: job.attempt, toolPaths: agent.toolPaths }, ctx.signal),
+    (s) => `${deps.sandboxProvider.name} sandbox ${s.id}`);
+    const box = sandbox;
+    const repoDir = `${box.workspaceDir}/repo`;
+
+    const checkout = await runStep('clone', ctx, () => cloneRepo(box, repoDir, repo, job.data.baseBranch, deps, ctx),
+      (c) => `${c.baseBranch} at ${c.baseSha.slice(0, 12)}`);
+
+    const agentRun = await runStep('run_agent', ctx, () =>
+      agent.run(
+        {
+          sandbox: box,
+          workdir: repoDir,
+          scratchDir: `${box.workspaceDir}/scratch`,
+          prompt: job.data.prompt,
+          ...(job.data.model === undefined ? {} : { model: job.data.model }),
+          timeoutMs: deps.limits.agentTimeoutMs,
+          maxTurns: deps.limits.agentMaxTurns,
+        },
+        ctx,
+      ),
+    );
+    const usage = agentRun.usage === undefined ? {} : { usage: agentRun.usage };
+
+    const branch = `${deps.branchPrefix}${job.id}`;
+    const commit = await runStep('commit', ctx, async () => {
+      const files = await readChanges(box, repoDir, checkout.baseSha, deps.limits, ctx.signal);
+      if (files.length === 0) return null;
+      const { title, body, commitMessage } = describePullRequest(job, agentRun.summary, files);
+      const sha = await deps.gitHost.createCommit(repo, { baseSha: checkout.baseSha, files, message: commitMessage }, ctx.signal);
+      const filesChanged = files.map(({ path, change }) => ({ path, change }));
+      await ctx.emit({ type: 'git.committed', sha, branch, filesChanged });
+      return { sha, filesChanged, title, body };
+    }, (c) => (c ? `${c.filesChanged.length} file(s), ${c.sha.slice(0, 12)}` : 'no changes'));
+
+    if (!commit) {
+      return { outcome: 'no_changes', filesChanged: [], summary: agentRun.summary, ...usage };
+    }
+
+    await runStep('push_branch', ctx, () => deps.gitHost.pushBranch(repo, branch, commit.sha, ctx.signal), () => branch);
+    const pr = await runStep('open_pr', ctx, () =>
+      deps.gitHost.openPullRequest(
+        repo,
+        { branch, base: checkout.baseBranch, title: commit.title, body: commit.body, draft: job.data.draft },
+        ctx.signal,
+      ),
+    (p) => p.url);
+    await ctx.emit({ type: 'pr.created', url: pr.url, number: pr.number, branch: pr.branch, reused: pr.reused });
+
+    return {
+      outcome: 'pr_opened',
+      pr: { url: pr.url, number: pr.number, branch: pr.branch },
+      filesChanged: commit.filesChanged,
+      summary: agentRun.summary,
+      ...usage,
+    };
+  } finally {
+    if (sandbox) await destroySandbox(sandbox, ctx);
+  }
+}
+
+async function cloneRepo(
+  sandbox: Sandbox,
+  repoDir: string,
+  repo: RepoCoordinates,
+  requestedBase: string | undefined,
+  deps: PipelineDeps,
+  ctx: StepContext,
+): Promise<{ baseBranch: string; baseSha: string }> {
+  const baseBranch = requestedBase ?? (await deps.gitHost.getRepo(repo, ctx.signal)).defaultBranch;
+  const { sha, archive } = await deps.gitHost.downloadCheckout(repo, baseBranch, ctx.signal);
+  throwIfAborted(ctx.signal);
+  const archivePath = `${sandbox.workspaceDir}/checkout.tar`;
+  await sandbox.writeFile(archivePath, archive);
+  const run = async (argv: string[]) => {
+    const r = await sandbox.exec(argv, { timeoutMs: deps.limits.commandTimeoutMs, signal: ctx.signal });
+    if (r.exitCode !== 0 || r.timedOut) {
+      throw new AppError('clone_failed', `${argv[0]} failed in the sandbox: ${r.stderr.trim().slice(0, 500)}`, { retryable: true });
+    }
+  };
+  await run(['mkdir', '-p', repoDir, `${sandbox.workspaceDir}/scratch`]);
+  await run(['tar', '-xf', archivePath, '-C', repoDir]);
+  await run(['rm', '-f', archivePath]);
+  // Agents commit as they like; give them an identity so `git commit` inside the sandbox works.
+  await run(['git', '-C', repoDir, 'config', 'user.name', 'Tiny Backspace']);
+  await run(['git', '-C', repoDir, 'config', 'user.email', 'tiny-backspace@users.noreply.github.com']);
+  return { baseBranch, baseSha: sha };
+}
+
+/** Destroying must happen even when the job was cancelled, and must never hide the job's own error. */
+async function destroySandbox(sandbox: Sandbox, ctx: StepContext): Promise<void> {
+  try {
+    await runStep('destroy_sandbox', ctx, () => sandbox.destroy());
+  } catch (err) {
+    ctx.logger.error({ err, sandboxId: sandbox.id }, 'sandbox destroy failed');
+  }
+}

@@ -1,0 +1,38 @@
+import type { Step } from '@tinyb/contracts';
+import { toAppError } from '../errors.js';
+import type { StepContext } from '../ports/step-context.js';
+
+/**
+ * Runs one named step between `step.started` and `step.completed` (or `step.failed`), so every step
+ * reports the same way. A failure is rethrown as an AppError that knows its step.
+ */
+export async function runStep<T>(
+  step: Step,
+  ctx: StepContext,
+  fn: () => Promise<T>,
+  describe?: (value: T) => string | undefined,
+): Promise<T> {
+  const startedAt = performance.now();
+  await ctx.emit({ type: 'step.started', step });
+  try {
+    const value = await fn();
+    const detail = describe?.(value);
+    await ctx.emit({
+      type: 'step.completed',
+      step,
+      durationMs: Math.round(performance.now() - startedAt),
+      ...(detail === undefined ? {} : { detail }),
+    });
+    return value;
+  } catch (err) {
+    const error = toAppError(err);
+    error.step ??= step;
+    await ctx.emit({
+      type: 'step.failed',
+      step,
+      durationMs: Math.round(performance.now() - startedAt),
+      error: { code: error.code, message: error.message, step },
+    });
+    throw error;
+  }
+}

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+
+/** Env helpers shared by the apps' env modules, so both read the same variables the same way. */
+export const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const intFromEnv = z.coerce.number().int();
+
+export const commonEnv = {
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PRETTY: booleanFromEnv.optional(),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Key prefix for everything Tiny Backspace stores in Redis (queues and event logs). */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:{}_-]+$/).default('tinyb'),
+  GITHUB_URL: z.string().url().default('https://github.com'),
+  EVENTS_RETENTION_MS: intFromEnv.positive().default(24 * 60 * 60 * 1000),
+};

@@ -1,0 +1,3 @@
+export * from './create-logger.js';
+export * from './parse-env.js';
+export * from './env-schemas.js';
