@@ -1,0 +1,328 @@
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+
+/**
+ * A scripted Anthropic Messages API for running the real Claude Code CLI offline.
+ *
+ * Stateless on purpose: the CLI resends the whole conversation on every call, so the next turn is chosen
+ * from the number of `tool_result` blocks already in `messages`. A scenario is picked with a
+ * `[scenario:NAME]` tag in the first user message (default `write`), and absolute paths are built from the
+ * `Primary working directory: …` line of the system prompt, because Write/Edit/Read need absolute paths.
+ */
+
+/** Content the scenarios write, so tests can check the files really changed. */
+export const FAKE_FILES = {
+  helloPath: 'HELLO.md',
+  helloContent: '# Hello\n\nWritten by the fake model.\n',
+  notesPath: 'NOTES.md',
+  notesContent: 'Notes written by the fake model.\n',
+  readmePath: 'README.md',
+  /** Tests for `edit` and `multi` create README.md containing this line… */
+  readmeOldLine: 'Status: draft',
+  /** …and expect this one in its place afterwards. */
+  readmeNewLine: 'Status: edited by the fake model',
+  /** `multi` deletes this file; tests create it first. */
+  obsoletePath: 'obsolete.txt',
+} as const;
+
+/** Tokens reported per model call (message_start input, message_delta output). */
+export const FAKE_USAGE_PER_CALL = { inputTokens: 100, outputTokens: 20 } as const;
+
+export const FAKE_FINAL_TEXT = {
+  write: 'Done: created HELLO.md.',
+  edit: 'Done: edited README.md.',
+  multi: 'Done: added NOTES.md, edited README.md, removed obsolete.txt.',
+  noop: 'Nothing to change.',
+} as const;
+
+interface ToolCall {
+  name: string;
+  input: Record<string, unknown>;
+}
+
+/** One model turn: optional text, then either a tool call (stop_reason tool_use) or nothing (end_turn). */
+interface Turn {
+  text?: string;
+  tool?: ToolCall;
+}
+
+type Scenario =
+  | { kind: 'script'; turns: (cwd: string) => Turn[] }
+  | { kind: 'forever'; turn: (cwd: string, n: number) => Turn }
+  | { kind: 'error'; status: number; errorType: string };
+
+const abs = (cwd: string, file: string) => `${cwd.replace(/\/+$/, '')}/${file}`;
+
+/** Every scenario, in one table. */
+const SCENARIOS: Record<string, Scenario> = {
+  write: {
+    kind: 'script',
+    turns: (cwd) => [
+      {
+        text: 'I will create the file.',
+        tool: { name: 'Write', input: { file_path: abs(cwd, FAKE_FILES.helloPath), content: FAKE_FILES.helloContent } },
+      },
+      { text: FAKE_FINAL_TEXT.write },
+    ],
+  },
+  edit: {
+    kind: 'script',
+    turns: (cwd) => [
+      { text: 'Let me read the README first.', tool: { name: 'Read', input: { file_path: abs(cwd, FAKE_FILES.readmePath) } } },
+      {
+        tool: {
+          name: 'Edit',
+          input: {
+            file_path: abs(cwd, FAKE_FILES.readmePath),
+            old_string: FAKE_FILES.readmeOldLine,
+            new_string: FAKE_FILES.readmeNewLine,
+          },
+        },
+      },
+      { text: FAKE_FINAL_TEXT.edit },
+    ],
+  },
+  multi: {
+    kind: 'script',
+    turns: (cwd) => [
+      {
+        text: 'Three changes coming.',
+        tool: { name: 'Write', input: { file_path: abs(cwd, FAKE_FILES.notesPath), content: FAKE_FILES.notesContent } },
+      },
+      { tool: { name: 'Read', input: { file_path: abs(cwd, FAKE_FILES.readmePath) } } },
+      {
+        tool: {
+          name: 'Edit',
+          input: {
+            file_path: abs(cwd, FAKE_FILES.readmePath),
+            old_string: FAKE_FILES.readmeOldLine,
+            new_string: FAKE_FILES.readmeNewLine,
+          },
+        },
+      },
+      { tool: { name: 'Bash', input: { command: `rm ${FAKE_FILES.obsoletePath}`, description: 'Remove obsolete file' } } },
+      { text: FAKE_FINAL_TEXT.multi },
+    ],
+  },
+  'env-probe': {
+    kind: 'script',
+    turns: () => [
+      {
+        text: 'Let me look at the environment.',
+        tool: { name: 'Bash', input: { command: 'env; cat .git/config; git config --list', description: 'Probe environment' } },
+      },
+      { text: 'Done probing.' },
+    ],
+  },
+  noop: { kind: 'script', turns: () => [{ text: FAKE_FINAL_TEXT.noop }] },
+  slow: {
+    kind: 'script',
+    turns: () => [
+      { text: 'This will take a while.', tool: { name: 'Bash', input: { command: 'sleep 60', description: 'Wait', timeout: 120_000 } } },
+      { text: 'Finished waiting.' },
+    ],
+  },
+  loop: {
+    kind: 'forever',
+    turn: (_cwd, n) => ({ text: `Looping, round ${n}.`, tool: { name: 'Bash', input: { command: `echo round-${n}`, description: 'Loop' } } }),
+  },
+  http500: { kind: 'error', status: 500, errorType: 'api_error' },
+  http401: { kind: 'error', status: 401, errorType: 'authentication_error' },
+  http529: { kind: 'error', status: 529, errorType: 'overloaded_error' },
+};
+
+export type FakeAnthropicScenario = keyof typeof SCENARIOS;
+
+export interface RecordedAnthropicRequest {
+  method: string;
+  /** Path with query, as sent (`/v1/messages?beta=true`). */
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** The raw body, so tests can search it for strings that must never reach the model. */
+  rawBody: string;
+  body: unknown;
+  scenario: string;
+}
+
+export interface FakeAnthropic {
+  /** For ANTHROPIC_BASE_URL. */
+  url: string;
+  apiKey: string;
+  /** Every /v1/messages request, in arrival order. */
+  requests: RecordedAnthropicRequest[];
+  close(): Promise<void>;
+}
+
+export async function startFakeAnthropic(opts: { apiKey?: string } = {}): Promise<FakeAnthropic> {
+  const apiKey = opts.apiKey ?? 'sk-ant-fake-test-key';
+  const requests: RecordedAnthropicRequest[] = [];
+  let messageCounter = 0;
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'POST' || path !== '/v1/messages') {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(errorBody('not_found_error', 'not found'));
+        return;
+      }
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        body = undefined;
+      }
+      const scenarioName = scenarioOf(body);
+      requests.push({ method: req.method, url: req.url ?? '', headers: req.headers, rawBody, body, scenario: scenarioName });
+
+      if (req.headers['x-api-key'] !== apiKey) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end(errorBody('authentication_error', 'invalid x-api-key'));
+        return;
+      }
+      const scenario = SCENARIOS[scenarioName];
+      if (!scenario) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(errorBody('invalid_request_error', `unknown scenario ${scenarioName}`));
+        return;
+      }
+      if (scenario.kind === 'error') {
+        res
+          .writeHead(scenario.status, { 'content-type': 'application/json', 'request-id': `req_fake_err_${scenario.status}` })
+          .end(errorBody(scenario.errorType, `fake ${scenario.status}`));
+        return;
+      }
+
+      const model = isRecord(body) && typeof body.model === 'string' ? body.model : 'claude-fake';
+      // A side query without tools (e.g. a session title) gets a plain answer, never a tool call.
+      if (isRecord(body) && Array.isArray(body.tools) && body.tools.length === 0) {
+        streamTurn(res, { text: 'Fake title' }, { model, messageId: `msg_fake_${++messageCounter}`, toolUseId: '' });
+        return;
+      }
+      const cwd = workingDirOf(body) ?? '/';
+      const done = toolResultCount(body);
+      let turn: Turn;
+      if (scenario.kind === 'forever') {
+        turn = scenario.turn(cwd, done);
+      } else {
+        const turns = scenario.turns(cwd);
+        turn = turns[Math.min(done, turns.length - 1)] ?? { text: 'Done.' };
+      }
+      streamTurn(res, turn, { model, messageId: `msg_fake_${++messageCounter}`, toolUseId: `toolu_fake_${done + 1}_${messageCounter}` });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('fake-anthropic: server has no TCP address');
+  const { port } = address;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    apiKey,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function streamTurn(res: ServerResponse, turn: Turn, ids: { model: string; messageId: string; toolUseId: string }): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'request-id': `req_${ids.messageId}`,
+  });
+  const send = (type: string, data: Record<string, unknown>) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+
+  send('message_start', {
+    message: {
+      id: ids.messageId,
+      type: 'message',
+      role: 'assistant',
+      model: ids.model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: {
+        input_tokens: FAKE_USAGE_PER_CALL.inputTokens,
+        output_tokens: 1,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+      },
+    },
+  });
+  let index = 0;
+  if (turn.text !== undefined) {
+    send('content_block_start', { index, content_block: { type: 'text', text: '' } });
+    send('content_block_delta', { index, delta: { type: 'text_delta', text: turn.text } });
+    send('content_block_stop', { index });
+    index++;
+  }
+  if (turn.tool) {
+    send('content_block_start', { index, content_block: { type: 'tool_use', id: ids.toolUseId, name: turn.tool.name, input: {} } });
+    // Split the input JSON in two deltas, as the real API streams it in pieces.
+    const json = JSON.stringify(turn.tool.input);
+    const half = Math.floor(json.length / 2);
+    send('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: json.slice(0, half) } });
+    send('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: json.slice(half) } });
+    send('content_block_stop', { index });
+  }
+  send('message_delta', {
+    delta: { stop_reason: turn.tool ? 'tool_use' : 'end_turn', stop_sequence: null },
+    usage: { output_tokens: FAKE_USAGE_PER_CALL.outputTokens },
+  });
+  send('message_stop', {});
+  res.end();
+}
+
+function errorBody(type: string, message: string): string {
+  return JSON.stringify({ type: 'error', error: { type, message } });
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Text of a message's content, whether a string or an array of blocks. */
+function textsOf(content: unknown): string[] {
+  if (typeof content === 'string') return [content];
+  if (!Array.isArray(content)) return [];
+  return content.flatMap((b) => (isRecord(b) && b.type === 'text' && typeof b.text === 'string' ? [b.text] : []));
+}
+
+/** Only the first user message counts: tool results later on may echo anything, tags included. */
+function scenarioOf(body: unknown): string {
+  if (!isRecord(body) || !Array.isArray(body.messages)) return 'write';
+  const first: unknown = body.messages.find((m) => isRecord(m) && m.role === 'user');
+  if (!isRecord(first)) return 'write';
+  for (const text of textsOf(first.content)) {
+    const m = /\[scenario:([a-z0-9-]+)\]/.exec(text);
+    if (m?.[1]) return m[1];
+  }
+  return 'write';
+}
+
+function workingDirOf(body: unknown): string | undefined {
+  if (!isRecord(body)) return undefined;
+  for (const text of textsOf(body.system)) {
+    const m = /Primary working directory: (\S+)/.exec(text);
+    if (m?.[1]) return m[1];
+  }
+  return undefined;
+}
+
+function toolResultCount(body: unknown): number {
+  if (!isRecord(body) || !Array.isArray(body.messages)) return 0;
+  let n = 0;
+  for (const m of body.messages) {
+    if (!isRecord(m) || !Array.isArray(m.content)) continue;
+    for (const b of m.content) if (isRecord(b) && b.type === 'tool_result') n++;
+  }
+  return n;
+}
