@@ -7,3 +7,4 @@ export * from './ports/git-host.js';
 export * from './ports/job-events.js';
 export * from './job-status.js';
 export * from './pipeline/index.js';
+export * from './ports/job-queue.js';

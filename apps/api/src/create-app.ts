@@ -1,0 +1,235 @@
+import { timingSafeEqual } from 'node:crypto';
+import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
+import {
+  CodeJobRequest,
+  LegacyCodeRequest,
+  RepoUrlError,
+  isTerminalEvent,
+  parseRepoUrl,
+  type CodeJobData,
+  type NewJobEvent,
+} from '@tinyb/contracts';
+import {
+  AppError,
+  type JobEventPublisher,
+  type JobEventSubscriber,
+  type JobQueue,
+  type JobStatusReader,
+  type Logger,
+} from '@tinyb/core';
+import type { z } from 'zod';
+import { errorHandler, sendError } from './http-errors.js';
+import { LegacyTranslator } from './legacy-events.js';
+import { openSse } from './sse.js';
+
+export interface ApiConfig {
+  name: string;
+  version: string;
+  githubUrl: string;
+  agents: string[];
+  defaultAgent: string;
+  apiToken?: string;
+  sseHeartbeatMs: number;
+}
+
+export interface ApiDeps {
+  config: ApiConfig;
+  queue: JobQueue;
+  events: JobEventPublisher & JobEventSubscriber & JobStatusReader;
+  logger: Logger;
+  /** Bull Board, built by main.ts from the BullMQ queue. */
+  adminRouter?: Router;
+}
+
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+const JOB_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export function createApp(deps: ApiDeps): Express {
+  const { config, queue, events, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(express.json({ limit: '256kb', strict: true }));
+
+  app.get('/', (_req, res) => {
+    res.json({
+      name: config.name,
+      version: config.version,
+      links: { jobs: '/api/jobs', health: '/health', ready: '/ready', admin: '/admin/queues', legacy: '/code' },
+    });
+  });
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/ready', async (_req, res) => {
+    const ready = await queue.isReady().catch(() => false);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', redis: ready });
+  });
+
+  const auth = requireToken(config.apiToken);
+  if (deps.adminRouter) app.use('/admin/queues', auth, deps.adminRouter);
+
+  const api = express.Router();
+  api.use(auth);
+
+  /** Validates a request, turns it into job data and enqueues it with `job.queued` recorded first. */
+  const submit = async (req: Request, body: CodeJobRequest) => {
+    const data = toJobData(body, config);
+    const idempotencyKey = req.get('Idempotency-Key');
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new AppError('invalid_request', 'Idempotency-Key must be 1-255 visible ASCII characters');
+    }
+    return queue.enqueue(data, {
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      beforeAdd: async (jobId) => {
+        await events.publish(jobId, {
+          type: 'job.queued',
+          repoUrl: data.repo.url,
+          agent: data.agent,
+          draft: data.draft,
+          ...(data.baseBranch === undefined ? {} : { baseBranch: data.baseBranch }),
+        });
+      },
+    });
+  };
+
+  api.post('/jobs', async (req, res) => {
+    const body = parseBody(CodeJobRequest, req.body);
+    const { jobId, created } = await submit(req, body);
+    if (created) logger.info({ jobId, agent: body.agent ?? config.defaultAgent }, 'job queued');
+    res
+      .status(created ? 202 : 200)
+      .set(created ? {} : { 'Idempotent-Replayed': 'true' })
+      .location(`/api/jobs/${jobId}`)
+      .json({ id: jobId, status: 'queued', links: jobLinks(jobId) });
+  });
+
+  api.get('/jobs/:id', async (req, res) => {
+    const id = jobIdParam(req);
+    const status = await events.getStatus(id);
+    if (!status) return sendError(res, 'not_found', `no job with id ${id}`);
+    res.json({ ...status, links: jobLinks(id) });
+  });
+
+  api.get('/jobs/:id/events', async (req, res) => {
+    const id = jobIdParam(req);
+    const afterId = lastEventId(req);
+    if (!(await events.getStatus(id))) return sendError(res, 'not_found', `no job with id ${id}`);
+    const sse = openSse(req, res, { heartbeatMs: config.sseHeartbeatMs });
+    try {
+      for await (const { id: eventId, event } of events.subscribe(id, { ...(afterId ? { afterId } : {}), signal: sse.signal })) {
+        await sse.send({ id: eventId, event: event.type, data: event });
+      }
+    } finally {
+      sse.end();
+    }
+  });
+
+  api.delete('/jobs/:id', async (req, res) => {
+    const id = jobIdParam(req);
+    const status = await events.getStatus(id);
+    if (!status) return sendError(res, 'not_found', `no job with id ${id}`);
+    if (status.state === 'succeeded' || status.state === 'failed' || status.state === 'cancelled') {
+      return sendError(res, 'conflict', `job ${id} already ${status.state}`);
+    }
+    if (!status.cancelRequested) await events.publish(id, { type: 'job.cancel_requested' });
+    const { removedBeforeStart } = await queue.requestCancel(id);
+    // A job removed before any worker took it has nobody else to record its end.
+    if (removedBeforeStart) await events.publish(id, { type: 'job.cancelled' });
+    logger.info({ jobId: id, removedBeforeStart }, 'job cancel requested');
+    res.status(202).json({ id, status: removedBeforeStart ? 'cancelled' : 'cancelling', links: jobLinks(id) });
+  });
+
+  /**
+   * The original Tiny Backspace API: enqueue and stream the job's progress in the same response,
+   * in the original vocabulary.
+   */
+  const legacyCode: RequestHandler = async (req, res) => {
+    const body = parseBody(LegacyCodeRequest, req.body);
+    const { jobId } = await submit(req, body);
+    const sse = openSse(req, res, { heartbeatMs: config.sseHeartbeatMs });
+    const translator = new LegacyTranslator();
+    res.setHeader('X-Job-Id', jobId);
+    try {
+      for await (const { event } of events.subscribe(jobId, { signal: sse.signal })) {
+        for (const frame of translator.translate(event)) await sse.send({ data: frame });
+        if (isTerminalEvent(event)) break;
+      }
+    } finally {
+      sse.end();
+    }
+  };
+  api.post('/code', legacyCode);
+
+  app.use('/api', api);
+  app.post('/code', auth, legacyCode);
+
+  app.use((_req, res) => sendError(res, 'not_found', 'no such route'));
+  app.use(errorHandler(logger));
+  return app;
+}
+
+function toJobData(body: CodeJobRequest, config: ApiConfig): CodeJobData {
+  let repo;
+  try {
+    repo = parseRepoUrl(body.repo_url, config.githubUrl);
+  } catch (err) {
+    if (err instanceof RepoUrlError) throw new AppError('invalid_repo_url', err.message);
+    throw err;
+  }
+  const agent = body.agent ?? config.defaultAgent;
+  if (!config.agents.includes(agent)) {
+    throw new AppError('unknown_agent', `unknown agent '${agent}'; available: ${config.agents.join(', ')}`);
+  }
+  return {
+    repo,
+    prompt: body.prompt,
+    agent,
+    draft: body.draft ?? false,
+    requestedAt: new Date().toISOString(),
+    ...(body.model === undefined ? {} : { model: body.model }),
+    ...(body.base_branch === undefined ? {} : { baseBranch: body.base_branch }),
+  };
+}
+
+function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  if (body === undefined || body === null || typeof body !== 'object') {
+    throw new AppError('invalid_request', 'request body must be a JSON object (Content-Type: application/json)');
+  }
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const message = parsed.error.issues
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+  throw new AppError('invalid_request', message);
+}
+
+function jobIdParam(req: Request): string {
+  const id = req.params['id'];
+  if (typeof id !== 'string' || !JOB_ID.test(id)) throw new AppError('not_found', 'no such job');
+  return id;
+}
+
+/** `Last-Event-ID` as browsers send it on reconnect, or `?lastEventId=` for clients that cannot set headers. */
+function lastEventId(req: Request): string | undefined {
+  const fromQuery = typeof req.query['lastEventId'] === 'string' ? req.query['lastEventId'] : undefined;
+  const value = req.get('Last-Event-ID') ?? fromQuery;
+  if (value === undefined || value === '') return undefined;
+  if (!STREAM_ID.test(value)) throw new AppError('invalid_request', 'Last-Event-ID must be an event id such as 1700000000000-0');
+  return value;
+}
+
+function jobLinks(id: string) {
+  return { self: `/api/jobs/${id}`, events: `/api/jobs/${id}/events` };
+}
+
+function requireToken(token: string | undefined): RequestHandler {
+  if (!token) return (_req, _res, next) => next();
+  const expected = Buffer.from(`Bearer ${token}`);
+  return (req, res, next) => {
+    const given = Buffer.from(req.get('Authorization') ?? '');
+    if (given.length === expected.length && timingSafeEqual(given, expected)) return next();
+    sendError(res, 'unauthorized', 'missing or invalid Authorization: Bearer token');
+  };
+}

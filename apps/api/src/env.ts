@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { commonEnv, intFromEnv, parseEnv } from '@tinyb/runtime';
+
+const ApiEnv = z.object({
+  ...commonEnv,
+  PORT: intFromEnv.min(0).max(65535).default(8000),
+  HOST: z.string().default('0.0.0.0'),
+  /** When set, /api, /code and /admin require `Authorization: Bearer <API_TOKEN>`. */
+  API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  DEFAULT_AGENT: z.string().default('claude-code'),
+  /** Comma-separated agent names workers offer. */
+  AGENTS: z
+    .string()
+    .default('claude-code')
+    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean)),
+  JOB_ATTEMPTS: intFromEnv.min(1).max(10).default(3),
+  SSE_HEARTBEAT_MS: intFromEnv.positive().default(15_000),
+}).superRefine((env, ctx) => {
+  if (!env.AGENTS.includes(env.DEFAULT_AGENT)) {
+    ctx.addIssue({ code: 'custom', path: ['DEFAULT_AGENT'], message: `must be one of AGENTS (${env.AGENTS.join(', ')})` });
+  }
+});
+export type ApiEnv = z.infer<typeof ApiEnv>;
+
+export function loadApiEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
+  return parseEnv(ApiEnv, env);
+}

@@ -1,0 +1,66 @@
+import type { ErrorCode } from '@tinyb/contracts';
+import { AppError } from '@tinyb/core';
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from '@tinyb/core';
+
+/** The one mapping from error codes to HTTP statuses. */
+export function httpStatusFor(code: ErrorCode): number {
+  switch (code) {
+    case 'invalid_request':
+    case 'invalid_repo_url':
+    case 'unknown_agent':
+      return 400;
+    case 'unauthorized':
+      return 401;
+    case 'not_found':
+      return 404;
+    case 'conflict':
+      return 409;
+    case 'repo_not_found':
+    case 'repo_access_denied':
+    case 'branch_not_found':
+    case 'clone_failed':
+    case 'sandbox_unavailable':
+    case 'sandbox_failed':
+    case 'agent_failed':
+    case 'agent_timeout':
+    case 'agent_max_turns':
+    case 'git_host_failed':
+    case 'job_timeout':
+    case 'worker_lost':
+    case 'cancelled':
+    case 'internal':
+      return 500;
+  }
+}
+
+export function sendError(res: Response, code: ErrorCode, message: string, details?: unknown): void {
+  res.status(httpStatusFor(code)).json({ error: { code, message, ...(details === undefined ? {} : { details }) } });
+}
+
+/** Errors thrown by handlers and by body parsing end up here, as `{ error: { code, message } }`. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, _req, res, _next) => {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    if (err instanceof AppError) {
+      if (httpStatusFor(err.code) >= 500) logger.error({ err }, 'request failed');
+      sendError(res, err.code, err.message);
+      return;
+    }
+    // body-parser marks its own errors with `type` and `status`.
+    const type = typeof err === 'object' && err !== null && 'type' in err ? err.type : undefined;
+    if (type === 'entity.parse.failed') return sendError(res, 'invalid_request', 'request body is not valid JSON');
+    if (type === 'entity.too.large') {
+      res.status(413).json({ error: { code: 'invalid_request', message: 'request body is too large' } });
+      return;
+    }
+    if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+      return sendError(res, 'invalid_request', 'unsupported request body encoding');
+    }
+    logger.error({ err }, 'unhandled request error');
+    sendError(res, 'internal', 'internal error');
+  };
+}

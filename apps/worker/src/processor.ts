@@ -1,0 +1,127 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { CodeJobData, type JobError, type JobResult, type NewJobEvent, type Step } from '@tinyb/contracts';
+import {
+  AppError,
+  CancelledError,
+  abortReason,
+  runCodeJob,
+  toAppError,
+  type JobEventPublisher,
+  type Logger,
+  type PipelineDeps,
+  type StepContext,
+} from '@tinyb/core';
+
+/** The reason a worker passes to `cancelJob` when it shuts down: the job is handed back, not cancelled. */
+export const SHUTDOWN_REASON = 'worker-shutdown';
+
+export interface ProcessorDeps {
+  pipeline: PipelineDeps;
+  events: JobEventPublisher;
+  isCancelRequested(jobId: string): Promise<boolean>;
+  logger: Logger;
+  workerId: string;
+  /** Wall-clock limit for one attempt, all steps included. */
+  jobTimeoutMs: number;
+  /** Retry delay BullMQ will apply, for the `job.retrying` event. */
+  retryDelayMs(attemptsMade: number): number;
+}
+
+/**
+ * A job's whole life in one attempt: record its start, run the pipeline, record exactly one terminal
+ * event when the job is over (or `job.retrying` when BullMQ will try again), and tell BullMQ which one
+ * it is. The three parameters matter: BullMQ passes the abort signal only to processors that declare it.
+ */
+export function createProcessor(deps: ProcessorDeps) {
+  return async function processCodeJob(job: Job, _token: string | undefined, bullSignal?: AbortSignal): Promise<JobResult> {
+    const jobId = requireJobId(job);
+    const data = CodeJobData.parse(job.data);
+    const attempt = job.attemptsMade + 1;
+    const logger = deps.logger.child({ jobId, attempt });
+    const emit = async (event: NewJobEvent) => {
+      await deps.events.publish(jobId, event);
+    };
+
+    if (await deps.isCancelRequested(jobId)) {
+      await emit({ type: 'job.cancelled' });
+      throw new UnrecoverableError('cancelled before start');
+    }
+
+    const { signal, dispose } = jobSignal(bullSignal, deps.jobTimeoutMs);
+    let currentStep: Step | undefined;
+    const ctx: StepContext = {
+      jobId,
+      logger,
+      signal,
+      emit: async (event) => {
+        if (event.type === 'step.started') currentStep = event.step;
+        await emit(event);
+      },
+    };
+
+    await emit({ type: 'job.started', attempt, workerId: deps.workerId });
+    logger.info({ agent: data.agent, repo: data.repo.url }, 'job started');
+    try {
+      const result = await runCodeJob({ id: jobId, attempt, data }, deps.pipeline, ctx);
+      await emit({ type: 'job.succeeded', result });
+      logger.info({ outcome: result.outcome, pr: result.pr?.url }, 'job succeeded');
+      return result;
+    } catch (err) {
+      // Once the signal fired, its reason is the truth (cancel, timeout, shutdown), whatever a step threw.
+      const error = signal.aborted ? abortReason(signal) : toAppError(err);
+      const step = error.step ?? currentStep;
+      const jobError: JobError = { code: error.code, message: error.message, ...(step ? { step } : {}) };
+
+      if (error instanceof CancelledError) {
+        await emit({ type: 'job.cancelled', ...(step ? { step } : {}) });
+        logger.info({ step }, 'job cancelled');
+        throw new UnrecoverableError('cancelled');
+      }
+      const attemptsAllowed = job.opts.attempts ?? 1;
+      if (error.retryable && attempt < attemptsAllowed) {
+        await emit({ type: 'job.retrying', attempt, error: jobError, delayMs: deps.retryDelayMs(attempt) });
+        logger.warn({ err: error, code: error.code, step }, 'job attempt failed; will retry');
+        throw error;
+      }
+      await emit({ type: 'job.failed', error: jobError });
+      logger.error({ err: error, code: error.code, step }, 'job failed');
+      throw new UnrecoverableError(`${error.code}: ${error.message}`);
+    } finally {
+      dispose();
+    }
+  };
+}
+
+function requireJobId(job: Job): string {
+  if (!job.id) throw new UnrecoverableError('job has no id');
+  return job.id;
+}
+
+/**
+ * One signal for the attempt: BullMQ's (cancel or shutdown) plus the job's own time limit, each
+ * turned into the AppError that says what happened.
+ */
+function jobSignal(bullSignal: AbortSignal | undefined, timeoutMs: number) {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new AppError('job_timeout', `job exceeded its time limit of ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  const onBullAbort = () => {
+    const reason: unknown = bullSignal?.reason;
+    controller.abort(
+      reason === SHUTDOWN_REASON
+        ? new AppError('worker_lost', 'the worker shut down before the job finished', { retryable: true })
+        : new CancelledError(),
+    );
+  };
+  if (bullSignal?.aborted) onBullAbort();
+  else bullSignal?.addEventListener('abort', onBullAbort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose() {
+      clearTimeout(timer);
+      bullSignal?.removeEventListener('abort', onBullAbort);
+    },
+  };
+}
