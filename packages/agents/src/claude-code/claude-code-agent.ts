@@ -1,0 +1,118 @@
+import { realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { AppError, type AgentRunInput, type AgentRunResult, type CodingAgent, type StepContext } from '@tinyb/core';
+import { runNdjsonCli } from '../run-ndjson-cli.js';
+import { truncateText } from '../truncate-text.js';
+import { createClaudeLineMapper, resultUsage } from './map-stream-json-line.js';
+import { ClaudeStreamLine, type ClaudeResultLine } from './stream-json-line.js';
+
+export interface ClaudeCodeAgentOptions {
+  /** Absolute host path of the native `claude` binary (see resolveClaudeExecutable). */
+  executable: string;
+  apiKey: string;
+  /** ANTHROPIC_BASE_URL: a gateway, or a fake in tests. */
+  baseUrl?: string;
+  /** Used when a job names no model; without either the CLI picks its own default. */
+  defaultModel?: string;
+  /** Extra environment for the CLI (proxy settings, …). Applied last, so it can override the defaults. */
+  extraEnv?: Record<string, string>;
+  /** The CLI's own retries of a failed API call; the queue retries the job on top of that. */
+  maxApiRetries?: number;
+}
+
+/** HTTP statuses after which trying the job again later may well succeed (overloaded, rate-limited, 5xx). */
+function isRetryableApiStatus(status: number | null | undefined): boolean {
+  return status != null && (status === 429 || status >= 500);
+}
+
+const STDERR_TAIL_LINES = 10;
+
+/** Claude Code (`claude -p`, stream-json) as a CodingAgent. */
+export class ClaudeCodeAgent implements CodingAgent {
+  readonly name = 'claude-code';
+  readonly toolPaths: string[];
+  private readonly executable: string;
+
+  constructor(private readonly opts: ClaudeCodeAgentOptions) {
+    // The sandbox binds tool paths at the same path, so the argv must name the file by its real path.
+    this.executable = realpathSync(opts.executable);
+    this.toolPaths = [dirname(this.executable)];
+  }
+
+  async run(input: AgentRunInput, ctx: StepContext): Promise<AgentRunResult> {
+    const logger = ctx.logger.child({ agent: this.name });
+    const home = `${input.scratchDir}/home`;
+    const tmp = `${input.scratchDir}/tmp`;
+    const mkdir = await input.sandbox.exec(['mkdir', '-p', home, tmp], { signal: ctx.signal, timeoutMs: 30_000 });
+    if (mkdir.exitCode !== 0) {
+      throw new AppError('agent_failed', `could not create the agent's scratch directories: ${lastLines(mkdir.stderr)}`);
+    }
+
+    const model = input.model ?? this.opts.defaultModel;
+    const argv = [
+      this.executable,
+      '-p',
+      input.prompt,
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--dangerously-skip-permissions',
+      '--max-turns',
+      String(input.maxTurns),
+      ...(model ? ['--model', model] : []),
+    ];
+    // Built from configuration only: nothing of the worker's process.env (tokens, credentials) reaches the CLI.
+    const env: Record<string, string> = {
+      ANTHROPIC_API_KEY: this.opts.apiKey,
+      ...(this.opts.baseUrl ? { ANTHROPIC_BASE_URL: this.opts.baseUrl } : {}),
+      HOME: home,
+      CLAUDE_CODE_TMPDIR: tmp,
+      TMPDIR: tmp,
+      // Zero calls besides the model API: no bootstrap, telemetry, MCP registry or update checks.
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_AUTOUPDATER: '1',
+      // Required for --dangerously-skip-permissions when the sandbox runs commands as root; harmless otherwise.
+      IS_SANDBOX: '1',
+      CLAUDE_CODE_MAX_RETRIES: String(this.opts.maxApiRetries ?? 2),
+      ...this.opts.extraEnv,
+    };
+
+    const { exec, lines } = await runNdjsonCli({
+      sandbox: input.sandbox,
+      argv,
+      exec: { cwd: input.workdir, env, timeoutMs: input.timeoutMs, signal: ctx.signal },
+      lineSchema: ClaudeStreamLine,
+      toEvents: createClaudeLineMapper(),
+      emit: (event) => ctx.emit(event),
+      logger,
+    });
+
+    if (exec.timedOut) {
+      throw new AppError('agent_timeout', `Claude Code did not finish within ${input.timeoutMs} ms`);
+    }
+    const result = lines.findLast((l): l is ClaudeResultLine => l.type === 'result');
+    if (!result) {
+      throw new AppError(
+        'agent_failed',
+        `Claude Code exited with code ${exec.exitCode} without a result: ${lastLines(exec.stderr) || '(no stderr)'}`,
+      );
+    }
+    if (result.subtype === 'error_max_turns') {
+      throw new AppError('agent_max_turns', `Claude Code stopped after reaching the limit of ${input.maxTurns} turns`);
+    }
+    // API errors arrive as subtype "success" with is_error set, so the subtype alone proves nothing.
+    if (result.is_error || exec.exitCode !== 0) {
+      const detail = result.result ?? result.subtype;
+      throw new AppError('agent_failed', `Claude Code failed (exit code ${exec.exitCode}): ${truncateText(detail, 1000)}`, {
+        retryable: isRetryableApiStatus(result.api_error_status),
+      });
+    }
+    logger.info({ turns: result.num_turns }, 'agent finished');
+    const usage = resultUsage(result);
+    return { summary: result.result ?? '', ...(usage ? { usage } : {}) };
+  }
+}
+
+function lastLines(text: string): string {
+  return truncateText(text.trimEnd().split('\n').slice(-STDERR_TAIL_LINES).join('\n'), 2000);
+}

@@ -1,0 +1,107 @@
+import type { NewJobEvent, ToolInputView, Usage } from '@tinyb/contracts';
+import { truncateText } from '../truncate-text.js';
+import type { ClaudeResultLine, ClaudeStreamLine } from './stream-json-line.js';
+
+/** Long enough to recognise a command or an edit, short enough that an event never carries a whole file. */
+export const TOOL_INPUT_MAX_CHARS = 300;
+export const TOOL_OUTPUT_MAX_CHARS = 2000;
+export const MESSAGE_MAX_CHARS = 4000;
+
+/**
+ * Maps the Claude Code stream-json lines to `agent.*` events. The returned function is pure apart from
+ * remembering which tool each call id belongs to, because a tool_result line names only the call id.
+ * One mapper per run.
+ */
+export function createClaudeLineMapper(): (line: ClaudeStreamLine) => NewJobEvent[] {
+  const toolNames = new Map<string, string>();
+
+  return (line) => {
+    switch (line.type) {
+      case 'assistant': {
+        const events: NewJobEvent[] = [];
+        for (const block of line.message.content) {
+          if ('text' in block && block.type === 'text') {
+            if (block.text.trim() !== '') events.push({ type: 'agent.message', text: truncateText(block.text, MESSAGE_MAX_CHARS) });
+          } else if ('name' in block && block.type === 'tool_use') {
+            toolNames.set(block.id, block.name);
+            events.push({ type: 'agent.tool_call', tool: block.name, callId: block.id, input: toolInputView(block.input) });
+          }
+        }
+        return events;
+      }
+      case 'user': {
+        if (typeof line.message.content === 'string') return [];
+        const events: NewJobEvent[] = [];
+        for (const block of line.message.content) {
+          if (!('tool_use_id' in block) || block.type !== 'tool_result') continue;
+          const tool = toolNames.get(block.tool_use_id);
+          events.push({
+            type: 'agent.tool_result',
+            callId: block.tool_use_id,
+            ...(tool === undefined ? {} : { tool }),
+            ok: block.is_error !== true,
+            output: truncateText(toolResultText(block.content), TOOL_OUTPUT_MAX_CHARS),
+          });
+        }
+        return events;
+      }
+      case 'result': {
+        const usage = resultUsage(line);
+        return usage ? [{ type: 'agent.usage', ...usage }] : [];
+      }
+      case 'system':
+        return [];
+    }
+  };
+}
+
+/**
+ * A short view of a tool's input. Claude Code's tools name their fields consistently (`file_path`,
+ * `old_string`, `command`, `pattern`), so one extraction covers Write/Read/Edit/Bash/Grep/Glob and most
+ * others; file contents (`content`) are deliberately left out.
+ */
+export function toolInputView(input: Record<string, unknown>): ToolInputView {
+  const view: ToolInputView = {};
+  const pick = (...keys: string[]) => {
+    for (const key of keys) {
+      const v = input[key];
+      if (typeof v === 'string') return truncateText(v, TOOL_INPUT_MAX_CHARS);
+    }
+    return undefined;
+  };
+  const path = pick('file_path', 'notebook_path', 'path');
+  const command = pick('command');
+  const pattern = pick('pattern');
+  const oldText = pick('old_string');
+  const newText = pick('new_string');
+  if (path !== undefined) view.path = path;
+  if (command !== undefined) view.command = command;
+  if (pattern !== undefined) view.pattern = pattern;
+  if (oldText !== undefined) view.oldText = oldText;
+  if (newText !== undefined) view.newText = newText;
+  return view;
+}
+
+/** The run's token totals from its `result` line. */
+export function resultUsage(result: ClaudeResultLine): Usage | undefined {
+  if (!result.usage) return undefined;
+  const u = result.usage;
+  return {
+    // Cached prompt tokens are still input the model read (and are billed), so they count as input.
+    inputTokens: u.input_tokens + (u.cache_creation_input_tokens ?? 0) + (u.cache_read_input_tokens ?? 0),
+    outputTokens: u.output_tokens,
+    ...(result.total_cost_usd === undefined ? {} : { costUsd: result.total_cost_usd }),
+  };
+}
+
+/** Tool result content is a string or a list of blocks (text, images); only the text is shown. */
+function toolResultText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((b: unknown) =>
+      typeof b === 'object' && b !== null && 'text' in b && typeof b.text === 'string' ? b.text : '',
+    )
+    .filter((t) => t !== '')
+    .join('\n');
+}
