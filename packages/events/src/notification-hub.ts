@@ -1,0 +1,80 @@
+import type { Redis } from 'ioredis';
+
+type Listener = () => void;
+
+interface Channel {
+  listeners: Set<Listener>;
+  /** Settles when Redis has confirmed the SUBSCRIBE. */
+  ready: Promise<void>;
+}
+
+/**
+ * Fans one pub/sub connection out to many followers: a channel is subscribed once, however many followers
+ * watch it, and unsubscribed when the last one leaves. So a thousand SSE clients cost one Redis connection,
+ * not a thousand blocking XREADs. The connection is opened on first use: processes that only publish
+ * (workers) never open it.
+ */
+export class NotificationHub {
+  private connection: Redis | undefined;
+  private readonly channels = new Map<string, Channel>();
+  private readonly onMessage = (channel: string): void => {
+    for (const listener of this.channels.get(channel)?.listeners ?? []) listener();
+  };
+
+  constructor(private readonly connect: () => Redis) {}
+
+  /** Subscribes `listener` to `channel`; resolves once messages are flowing, with the function that leaves. */
+  async join(channel: string, listener: Listener): Promise<() => Promise<void>> {
+    const connection = this.open();
+    let entry = this.channels.get(channel);
+    if (entry === undefined) {
+      const created: Channel = { listeners: new Set(), ready: connection.subscribe(channel).then(() => undefined) };
+      created.ready.catch(() => {
+        if (this.channels.get(channel) === created) this.channels.delete(channel);
+      });
+      this.channels.set(channel, created);
+      entry = created;
+    }
+    const joined = entry;
+    joined.listeners.add(listener);
+    try {
+      await joined.ready;
+    } catch (err) {
+      joined.listeners.delete(listener);
+      throw err;
+    }
+    let left = false;
+    return async () => {
+      if (left) return;
+      left = true;
+      joined.listeners.delete(listener);
+      if (joined.listeners.size > 0 || this.channels.get(channel) !== joined) return;
+      this.channels.delete(channel);
+      // Commands on one connection run in order, so a later SUBSCRIBE of the same channel still wins.
+      // A closed connection has nothing left to unsubscribe.
+      await connection.unsubscribe(channel).catch(() => undefined);
+    };
+  }
+
+  /** The number of channels currently subscribed (for tests and metrics). */
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  /** Detaches from the connection and returns it (if one was opened) so its owner can close it. */
+  detach(): Redis | undefined {
+    const connection = this.connection;
+    connection?.off('message', this.onMessage);
+    this.connection = undefined;
+    this.channels.clear();
+    return connection;
+  }
+
+  private open(): Redis {
+    if (this.connection === undefined) {
+      this.connection = this.connect();
+      this.connection.on('message', this.onMessage);
+    }
+    return this.connection;
+  }
+}

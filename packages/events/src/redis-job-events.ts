@@ -1,0 +1,163 @@
+import type { Redis } from 'ioredis';
+import { isTerminalEvent, type JobStatus, type NewJobEvent } from '@tinyb/contracts';
+import {
+  AppError,
+  silentLogger,
+  type JobEventPublisher,
+  type JobEventSubscriber,
+  type JobStatusReader,
+  type Logger,
+  type StoredJobEvent,
+} from '@tinyb/core';
+import { decodeEvent, decodeStatus, stampEvent, statusFieldsFor } from './job-event-codec.js';
+import { jobEventKeys } from './job-event-keys.js';
+import { NotificationHub } from './notification-hub.js';
+import { parseStreamId } from './stream-id.js';
+import { Wakeup } from './wakeup.js';
+
+const HOUR_MS = 60 * 60 * 1000;
+
+export interface RedisJobEventsDeps {
+  /** A normal connection (XADD, XRANGE, HSET, PUBLISH). The caller owns it: `close()` leaves it open. */
+  redis: Redis;
+  /**
+   * Where live notifications arrive (a connection in subscriber mode can run nothing else). A factory is
+   * called once, on the first `subscribe`, and its connection is closed by `close()`; a connection passed
+   * as is stays the caller's. Default: `redis.duplicate()`, owned.
+   */
+  subscriber?: Redis | (() => Redis);
+  /** Namespace of every key; default `tinyb`. */
+  keyPrefix?: string;
+  /** Approximate cap on a job's stream (`XADD MAXLEN ~`): a runaway agent cannot fill Redis. Default 10 000. */
+  maxLen?: number;
+  /** How long a finished job's events and status are kept after its terminal event. Default 24 h. */
+  retentionMs?: number;
+  /**
+   * Expiry set on every non-terminal event, so a job that never finishes (its worker and the stalled
+   * checker both lost) does not keep its keys forever. Each event pushes it forward. Default 7 days.
+   */
+  activeTtlMs?: number;
+  /** Safety re-read of live followers, so a lost notification delays an event by at most this. Default 5 s. */
+  pollIntervalMs?: number;
+  /** Entries per XRANGE; history is read in pages of this size. Default 500. */
+  readBatch?: number;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+/**
+ * Job events over Redis: one capped Stream per job (the log, whose ids are the SSE ids), a status hash
+ * folded from the events in the same MULTI, and a pub/sub channel that only says "look again".
+ * Followers share one subscriber connection per instance.
+ */
+export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, JobStatusReader {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly maxLen: number;
+  private readonly retentionMs: number;
+  private readonly activeTtlMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly readBatch: number;
+  private readonly logger: Logger;
+  private readonly now: () => Date;
+  private readonly hub: NotificationHub;
+  private readonly ownsSubscriber: boolean;
+  private readonly closed = new AbortController();
+
+  constructor(deps: RedisJobEventsDeps) {
+    this.redis = deps.redis;
+    this.prefix = deps.keyPrefix ?? 'tinyb';
+    this.maxLen = deps.maxLen ?? 10_000;
+    this.retentionMs = deps.retentionMs ?? 24 * HOUR_MS;
+    this.activeTtlMs = deps.activeTtlMs ?? 7 * 24 * HOUR_MS;
+    this.pollIntervalMs = deps.pollIntervalMs ?? 5_000;
+    this.readBatch = deps.readBatch ?? 500;
+    this.logger = deps.logger ?? silentLogger;
+    this.now = deps.now ?? (() => new Date());
+    const subscriber = deps.subscriber;
+    this.ownsSubscriber = typeof subscriber !== 'object';
+    this.hub = new NotificationHub(
+      subscriber === undefined
+        ? () => this.redis.duplicate()
+        : typeof subscriber === 'function'
+          ? subscriber
+          : () => subscriber,
+    );
+  }
+
+  async publish(jobId: string, input: NewJobEvent): Promise<string> {
+    const event = stampEvent(jobId, input, this.now());
+    const keys = jobEventKeys(this.prefix, jobId);
+    const fields = statusFieldsFor(event);
+    const ttlMs = isTerminalEvent(event) ? this.retentionMs : this.activeTtlMs;
+    const tx = this.redis
+      .multi()
+      .xadd(keys.events, 'MAXLEN', '~', this.maxLen, '*', 'data', JSON.stringify(event));
+    if (Object.keys(fields).length > 0) tx.hset(keys.status, fields);
+    tx.pexpire(keys.events, ttlMs).pexpire(keys.status, ttlMs).publish(keys.notify, '1');
+    const results = await tx.exec();
+    if (results === null) throw new AppError('internal', 'event transaction was aborted', { retryable: true });
+    for (const [err] of results) if (err) throw new AppError('internal', err.message, { retryable: true, cause: err });
+    const id = results[0]?.[1];
+    if (typeof id !== 'string') throw new AppError('internal', 'XADD returned no stream id', { retryable: true });
+    return id;
+  }
+
+  /**
+   * Validates `afterId` at once (throwing AppError `invalid_request`, before any response is written), then
+   * returns the lazy follower.
+   */
+  subscribe(jobId: string, opts: { afterId?: string; signal: AbortSignal }): AsyncIterable<StoredJobEvent> {
+    if (opts.afterId !== undefined) parseStreamId(opts.afterId);
+    return this.follow(jobId, opts.afterId, opts.signal);
+  }
+
+  async getStatus(jobId: string): Promise<JobStatus | null> {
+    const fields = await this.redis.hgetall(jobEventKeys(this.prefix, jobId).status);
+    return decodeStatus(jobId, fields);
+  }
+
+  /** Ends every live follower and closes the subscriber connection if this instance opened it. */
+  async close(): Promise<void> {
+    this.closed.abort();
+    const subscriber = this.hub.detach();
+    if (subscriber !== undefined && this.ownsSubscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+  }
+
+  private async *follow(jobId: string, afterId: string | undefined, signal: AbortSignal): AsyncGenerator<StoredJobEvent> {
+    const stops = [signal, this.closed.signal];
+    const stopped = (): boolean => signal.aborted || this.closed.signal.aborted;
+    if (stopped()) return;
+    const keys = jobEventKeys(this.prefix, jobId);
+    const wakeup = new Wakeup();
+    // Subscribe before the first read: an event published in between is then both in the read or
+    // after it, and announced to us, so it can be neither lost nor (thanks to `last`) delivered twice.
+    const leave = await this.hub.join(keys.notify, () => wakeup.notify());
+    try {
+      let last = afterId;
+      for (;;) {
+        if (stopped()) return;
+        const entries = await this.redis.xrange(keys.events, last === undefined ? '-' : `(${last}`, '+', 'COUNT', this.readBatch);
+        for (const [id, fields] of entries) {
+          last = id;
+          const event = decodeEvent(dataField(fields));
+          if (event === undefined) {
+            // Skipped, not thrown: an event type from a newer worker (rolling deploy) must not wedge every client.
+            this.logger.warn({ jobId, eventId: id }, 'skipping unreadable job event');
+            continue;
+          }
+          yield { id, event };
+          if (isTerminalEvent(event) || stopped()) return;
+        }
+        if (entries.length < this.readBatch) await wakeup.wait(this.pollIntervalMs, stops);
+      }
+    } finally {
+      await leave();
+    }
+  }
+}
+
+function dataField(fields: string[]): string {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'data') return fields[i + 1] ?? '';
+  return '';
+}
