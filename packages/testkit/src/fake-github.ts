@@ -1,0 +1,713 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { gitLine, objectHasType, runGit, serveGitHttpBackend } from './fake-github-git.js';
+
+/**
+ * A stateful stand-in for GitHub, for tests that run the real Octokit and the real git CLI: real bare
+ * repositories on disk served over smart HTTP (clone/fetch only) by the system `git http-backend`, and the
+ * REST routes of the Git Data and Pulls APIs that the project uses, built on git plumbing so a test can
+ * clone what was "pushed" through the API and check it byte for byte. Pull requests live in memory.
+ * Not covered: forks, pushes over HTTP, webhooks, pagination, merges, anything GraphQL.
+ */
+
+export interface FakeGitHubOptions {
+  /** The one token the fake accepts, for the REST API and for git over HTTP. */
+  token: string;
+}
+
+export type FakeFileMode = '100644' | '100755' | '120000';
+export type FakeRepoFile = string | { content: string | Uint8Array; mode?: FakeFileMode };
+
+export interface CreateFakeRepoOptions {
+  files: Record<string, FakeRepoFile>;
+  /** `main` unless given. */
+  defaultBranch?: string;
+  /** Private repositories need the token for git fetches too; public ones may be cloned anonymously. */
+  private?: boolean;
+}
+
+export interface FakePullRequest {
+  number: number;
+  title: string;
+  body: string;
+  draft: boolean;
+  state: 'open' | 'closed';
+  head: { ref: string; sha: string };
+  base: { ref: string; sha: string };
+  htmlUrl: string;
+}
+
+export interface FakeRequestLogEntry {
+  /** `api` for REST calls, `git` for smart-HTTP traffic. */
+  kind: 'api' | 'git';
+  method: string;
+  /** URL-decoded path without the query; for `api`, relative to `apiUrl` (e.g. `/repos/o/r/pulls`). */
+  path: string;
+  /** Whether the request carried an Authorization header at all (right or wrong). */
+  hasAuth: boolean;
+  status: number;
+}
+
+export interface FakeGitHub {
+  /** Base for clone URLs (`${url}/<owner>/<name>.git`): the app's GITHUB_URL. */
+  readonly url: string;
+  /** The REST base, `${url}/api/v3`: the app's GITHUB_API_URL. */
+  readonly apiUrl: string;
+  readonly token: string;
+  createRepo(owner: string, name: string, opts: CreateFakeRepoOptions): Promise<void>;
+  /** Path of the bare repository on disk, for `git clone`/`git --git-dir` in assertions. */
+  repoDir(owner: string, name: string): string;
+  /** Snapshot of the pull requests created in a repository, oldest first. */
+  pulls(owner: string, name: string): FakePullRequest[];
+  /** Marks a pull request closed, as if someone closed it on GitHub. */
+  closePull(owner: string, name: string, pullNumber: number): void;
+  /** Every request served so far (live array), in arrival order of their completion. */
+  readonly requests: readonly FakeRequestLogEntry[];
+  /**
+   * Makes the next `times` (1 unless given) requests with `method` whose path matches answer `status`
+   * with a JSON error instead. A string pattern must equal the logged path (see FakeRequestLogEntry.path);
+   * a RegExp is tested against it.
+   */
+  failNext(method: string, pathPattern: string | RegExp, status: number, times?: number): void;
+  close(): Promise<void>;
+}
+
+interface RepoState {
+  owner: string;
+  name: string;
+  dir: string;
+  private: boolean;
+  defaultBranch: string;
+  pulls: FakePullRequest[];
+}
+
+interface Fault {
+  method: string;
+  pattern: string | RegExp;
+  status: number;
+  remaining: number;
+}
+
+interface ApiContext {
+  repo: RepoState;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: unknown;
+}
+
+interface ApiResponse {
+  status: number;
+  body?: unknown;
+}
+
+interface Route {
+  method: string;
+  /** Matched against the decoded path after `/repos/:owner/:repo`. */
+  pattern: RegExp;
+  handle(ctx: ApiContext): Promise<ApiResponse>;
+}
+
+const ZERO_SHA = '0000000000000000000000000000000000000000';
+const DOCS_URL = 'https://docs.github.com/rest';
+
+export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitHub> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'tinyb-fake-github-'));
+  const projectRoot = path.join(root, 'repos');
+  const scratch = path.join(root, 'scratch');
+  await mkdir(projectRoot);
+  await mkdir(scratch);
+
+  const repos = new Map<string, RepoState>();
+  const faults: Fault[] = [];
+  const requests: FakeRequestLogEntry[] = [];
+  let url = '';
+  let apiUrl = '';
+
+  const repoKey = (owner: string, name: string): string => `${owner.toLowerCase()}/${name.toLowerCase()}`;
+  const findRepo = (owner: string, name: string): RepoState | undefined => repos.get(repoKey(owner, name));
+  const mustRepo = (owner: string, name: string): RepoState => {
+    const repo = findRepo(owner, name);
+    if (repo === undefined) throw new Error(`fake GitHub has no repository ${owner}/${name}`);
+    return repo;
+  };
+
+  // --- helpers over git ---------------------------------------------------------------------------
+
+  const refSha = async (repo: RepoState, ref: string): Promise<string | undefined> => {
+    try {
+      const line = await gitLine(repo.dir, ['show-ref', '--verify', '--', ref]);
+      return line.split(' ')[0];
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** Builds a tree with a throwaway index, so concurrent requests never share one. */
+  const writeTree = async (
+    repo: RepoState,
+    baseTree: string | undefined,
+    entries: { path: string; mode: string; sha: string | null }[],
+  ): Promise<string> => {
+    const env = { GIT_INDEX_FILE: path.join(scratch, `index-${randomUUID()}`) };
+    try {
+      await runGit(repo.dir, baseTree === undefined ? ['read-tree', '--empty'] : ['read-tree', baseTree], { env });
+      // -z --index-info takes "mode SP sha TAB path NUL"; mode 0 removes the path.
+      const info = entries.map((e) => (e.sha === null ? `0 ${ZERO_SHA}\t${e.path}\0` : `${e.mode} ${e.sha}\t${e.path}\0`)).join('');
+      await runGit(repo.dir, ['update-index', '-z', '--index-info'], { env, input: info });
+      return await gitLine(repo.dir, ['write-tree'], { env });
+    } finally {
+      await rm(env.GIT_INDEX_FILE, { force: true });
+    }
+  };
+
+  const commitJson = async (repo: RepoState, sha: string): Promise<Record<string, unknown>> => {
+    const format = ['%T', '%P', '%an', '%ae', '%aI', '%cn', '%ce', '%cI', '%B'].join('%x00');
+    const out = await gitLine(repo.dir, ['show', '-s', `--format=${format}`, sha]);
+    const [tree = '', parents = '', an, ae, ad, cn, ce, cd, message = ''] = out.split('\0');
+    return {
+      sha,
+      node_id: `C_${sha}`,
+      url: `${apiUrl}/repos/${repo.owner}/${repo.name}/git/commits/${sha}`,
+      html_url: `${url}/${repo.owner}/${repo.name}/commit/${sha}`,
+      tree: { sha: tree, url: `${apiUrl}/repos/${repo.owner}/${repo.name}/git/trees/${tree}` },
+      parents: parents
+        .split(' ')
+        .filter((p) => p !== '')
+        .map((p) => ({ sha: p, url: `${apiUrl}/repos/${repo.owner}/${repo.name}/git/commits/${p}` })),
+      author: { name: an, email: ae, date: ad },
+      committer: { name: cn, email: ce, date: cd },
+      message: message.replace(/\n$/, ''),
+      verification: { verified: false, reason: 'unsigned', signature: null, payload: null },
+    };
+  };
+
+  const refJson = (repo: RepoState, ref: string, sha: string): Record<string, unknown> => ({
+    ref,
+    node_id: `REF_${Buffer.from(ref).toString('base64')}`,
+    url: `${apiUrl}/repos/${repo.owner}/${repo.name}/git/${ref}`,
+    object: { sha, type: 'commit', url: `${apiUrl}/repos/${repo.owner}/${repo.name}/git/commits/${sha}` },
+  });
+
+  const repoJson = (repo: RepoState): Record<string, unknown> => ({
+    id: Math.abs(hashCode(repoKey(repo.owner, repo.name))),
+    name: repo.name,
+    full_name: `${repo.owner}/${repo.name}`,
+    owner: { login: repo.owner, type: 'User' },
+    private: repo.private,
+    visibility: repo.private ? 'private' : 'public',
+    default_branch: repo.defaultBranch,
+    html_url: `${url}/${repo.owner}/${repo.name}`,
+    clone_url: `${url}/${repo.owner}/${repo.name}.git`,
+    url: `${apiUrl}/repos/${repo.owner}/${repo.name}`,
+    permissions: { admin: true, push: true, pull: true },
+  });
+
+  const pullJson = async (repo: RepoState, pr: FakePullRequest): Promise<Record<string, unknown>> => {
+    // Like GitHub, an open PR's head follows its branch.
+    const headSha = pr.state === 'open' ? ((await refSha(repo, `refs/heads/${pr.head.ref}`)) ?? pr.head.sha) : pr.head.sha;
+    const repoRef = { full_name: `${repo.owner}/${repo.name}`, name: repo.name, owner: { login: repo.owner } };
+    return {
+      id: pr.number * 1000 + 7,
+      number: pr.number,
+      state: pr.state,
+      title: pr.title,
+      body: pr.body,
+      draft: pr.draft,
+      html_url: pr.htmlUrl,
+      url: `${apiUrl}/repos/${repo.owner}/${repo.name}/pulls/${pr.number}`,
+      user: { login: repo.owner },
+      head: { ref: pr.head.ref, sha: headSha, label: `${repo.owner}:${pr.head.ref}`, repo: repoRef },
+      base: { ref: pr.base.ref, sha: pr.base.sha, label: `${repo.owner}:${pr.base.ref}`, repo: repoRef },
+    };
+  };
+
+  // --- REST routes, relative to /repos/:owner/:repo ------------------------------------------------
+
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      pattern: /^$/,
+      handle: async ({ repo }) => ({ status: 200, body: repoJson(repo) }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/git\/ref\/(?<ref>.+)$/,
+      handle: async ({ repo, params }) => {
+        const ref = `refs/${params.ref ?? ''}`;
+        const sha = await refSha(repo, ref);
+        return sha === undefined ? notFound() : { status: 200, body: refJson(repo, ref, sha) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/git\/blobs$/,
+      handle: async ({ repo, body }) => {
+        const content = field(body, 'content');
+        const encoding = field(body, 'encoding') ?? 'utf-8';
+        if (typeof content !== 'string') return invalid('"content" wasn\'t supplied.');
+        if (encoding !== 'utf-8' && encoding !== 'utf8' && encoding !== 'base64') return invalid(`encoding "${String(encoding)}" is not supported`);
+        const data = encoding === 'base64' ? Buffer.from(content, 'base64') : Buffer.from(content, 'utf8');
+        const sha = await gitLine(repo.dir, ['hash-object', '-w', '--stdin'], { input: data });
+        return { status: 201, body: { sha, url: `${apiUrl}/repos/${repo.owner}/${repo.name}/git/blobs/${sha}` } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/git\/blobs\/(?<sha>[^/]+)$/,
+      handle: async ({ repo, params }) => {
+        const sha = params.sha ?? '';
+        if (!(await objectHasType(repo.dir, sha, 'blob'))) return notFound();
+        const data = await runGit(repo.dir, ['cat-file', 'blob', sha]);
+        return { status: 200, body: { sha, size: data.length, encoding: 'base64', content: data.toString('base64') } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/git\/commits\/(?<sha>[^/]+)$/,
+      handle: async ({ repo, params }) => {
+        const sha = params.sha ?? '';
+        if (!(await objectHasType(repo.dir, sha, 'commit'))) return notFound();
+        return { status: 200, body: await commitJson(repo, sha) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/git\/trees$/,
+      handle: async ({ repo, body }) => {
+        const baseTree = field(body, 'base_tree');
+        const tree = field(body, 'tree');
+        if (baseTree !== undefined && (typeof baseTree !== 'string' || !(await objectHasType(repo.dir, baseTree, 'tree')))) {
+          return invalid('base_tree is not a valid tree oid', 'GitRPC::BadObjectState');
+        }
+        if (!Array.isArray(tree)) return invalid('"tree" wasn\'t supplied.');
+        const entries: { path: string; mode: string; sha: string | null }[] = [];
+        for (const item of tree) {
+          const entryPath = field(item, 'path');
+          const mode = field(item, 'mode');
+          const type = field(item, 'type') ?? 'blob';
+          const sha = field(item, 'sha');
+          const content = field(item, 'content');
+          if (typeof entryPath !== 'string' || entryPath === '' || entryPath.startsWith('/') || entryPath.split('/').some((s) => s === '' || s === '.' || s === '..' || s === '.git')) {
+            return invalid(`tree.path "${String(entryPath)}" is invalid`);
+          }
+          if (mode !== '100644' && mode !== '100755' && mode !== '120000') return invalid(`tree.mode "${String(mode)}" is not supported by the fake`);
+          if (type !== 'blob') return invalid(`tree.type "${String(type)}" is not supported by the fake`);
+          if (sha === null) {
+            entries.push({ path: entryPath, mode, sha: null });
+          } else if (typeof sha === 'string') {
+            if (!(await objectHasType(repo.dir, sha, 'blob'))) return invalid(`tree.sha ${sha} is not a valid blob`, 'GitRPC::BadObjectState');
+            entries.push({ path: entryPath, mode, sha });
+          } else if (typeof content === 'string') {
+            entries.push({ path: entryPath, mode, sha: await gitLine(repo.dir, ['hash-object', '-w', '--stdin'], { input: content }) });
+          } else {
+            return invalid('tree entries need "sha" or "content"');
+          }
+        }
+        const sha = await writeTree(repo, typeof baseTree === 'string' ? baseTree : undefined, entries);
+        const listing = (await runGit(repo.dir, ['ls-tree', '-z', sha])).toString('utf8').split('\0').filter((l) => l !== '');
+        return {
+          status: 201,
+          body: {
+            sha,
+            url: `${apiUrl}/repos/${repo.owner}/${repo.name}/git/trees/${sha}`,
+            truncated: false,
+            tree: listing.map((line) => {
+              const [meta = '', name = ''] = line.split('\t');
+              const [m, t, s] = meta.split(' ');
+              return { path: name, mode: m, type: t, sha: s };
+            }),
+          },
+        };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/git\/commits$/,
+      handle: async ({ repo, body }) => {
+        const message = field(body, 'message');
+        const tree = field(body, 'tree');
+        const parents = field(body, 'parents') ?? [];
+        if (typeof message !== 'string') return invalid('"message" wasn\'t supplied.');
+        if (typeof tree !== 'string' || !(await objectHasType(repo.dir, tree, 'tree'))) return invalid('Tree SHA does not exist', 'GitRPC::BadObjectState');
+        if (!Array.isArray(parents)) return invalid('"parents" must be an array');
+        const args = ['commit-tree', tree];
+        for (const parent of parents) {
+          if (typeof parent !== 'string' || !(await objectHasType(repo.dir, parent, 'commit'))) return invalid('Parent SHA does not exist or is not a commit object');
+          args.push('-p', parent);
+        }
+        const env: Record<string, string> = {};
+        for (const [key, role] of [['author', 'AUTHOR'], ['committer', 'COMMITTER']] as const) {
+          const who = field(body, key);
+          const name = field(who, 'name');
+          const email = field(who, 'email');
+          const date = field(who, 'date');
+          if (typeof name === 'string') env[`GIT_${role}_NAME`] = name;
+          if (typeof email === 'string') env[`GIT_${role}_EMAIL`] = email;
+          if (typeof date === 'string') env[`GIT_${role}_DATE`] = date;
+        }
+        const sha = await gitLine(repo.dir, args, { input: message, env });
+        return { status: 201, body: await commitJson(repo, sha) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/git\/refs$/,
+      handle: async ({ repo, body }) => {
+        const ref = field(body, 'ref');
+        const sha = field(body, 'sha');
+        if (typeof ref !== 'string' || !ref.startsWith('refs/') || ref.split('/').length < 3 || !(await validRefName(repo, ref))) {
+          return invalid("Reference name must start with 'refs/' and have at least two slashes.");
+        }
+        if (typeof sha !== 'string' || !(await objectHasType(repo.dir, sha, 'commit'))) return invalid('Object does not exist');
+        if ((await refSha(repo, ref)) !== undefined) return invalid('Reference already exists');
+        try {
+          // The all-zero old value makes git refuse if someone created the ref in between.
+          await runGit(repo.dir, ['update-ref', ref, sha, ZERO_SHA]);
+        } catch {
+          return invalid('Reference already exists');
+        }
+        return { status: 201, body: refJson(repo, ref, sha) };
+      },
+    },
+    {
+      method: 'PATCH',
+      pattern: /^\/git\/refs\/(?<ref>.+)$/,
+      handle: async ({ repo, params, body }) => {
+        const ref = `refs/${params.ref ?? ''}`;
+        const sha = field(body, 'sha');
+        const force = field(body, 'force') === true;
+        if (typeof sha !== 'string' || !(await objectHasType(repo.dir, sha, 'commit'))) return invalid('Object does not exist');
+        const old = await refSha(repo, ref);
+        if (old === undefined) return invalid('Reference does not exist');
+        if (!force) {
+          try {
+            await runGit(repo.dir, ['merge-base', '--is-ancestor', old, sha]);
+          } catch {
+            return invalid('Update is not a fast forward');
+          }
+        }
+        try {
+          await runGit(repo.dir, ['update-ref', ref, sha, old]);
+        } catch {
+          return invalid('Reference cannot be updated');
+        }
+        return { status: 200, body: refJson(repo, ref, sha) };
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: /^\/git\/refs\/(?<ref>.+)$/,
+      handle: async ({ repo, params }) => {
+        const ref = `refs/${params.ref ?? ''}`;
+        const old = await refSha(repo, ref);
+        if (old === undefined) return invalid('Reference does not exist');
+        await runGit(repo.dir, ['update-ref', '-d', ref, old]);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/pulls$/,
+      handle: async ({ repo, query }) => {
+        const state = query.get('state') ?? 'open';
+        const head = query.get('head');
+        const base = query.get('base');
+        const matches = repo.pulls.filter(
+          (pr) =>
+            (state === 'all' || pr.state === state) &&
+            (head === null || head === `${repo.owner}:${pr.head.ref}` || head.toLowerCase() === `${repo.owner}:${pr.head.ref}`.toLowerCase()) &&
+            (base === null || base === pr.base.ref),
+        );
+        // GitHub lists newest first.
+        const sorted = [...matches].sort((a, b) => b.number - a.number);
+        return { status: 200, body: await Promise.all(sorted.map((pr) => pullJson(repo, pr))) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/pulls$/,
+      handle: async ({ repo, body }) => {
+        const title = field(body, 'title');
+        const head = field(body, 'head');
+        const base = field(body, 'base');
+        const prBody = field(body, 'body') ?? '';
+        const draft = field(body, 'draft') === true;
+        if (typeof title !== 'string' || title === '') return validationFailed({ resource: 'PullRequest', field: 'title', code: 'missing_field' });
+        if (typeof head !== 'string' || typeof base !== 'string') return validationFailed({ resource: 'PullRequest', field: 'head', code: 'missing_field' });
+        if (typeof prBody !== 'string') return invalid('"body" must be a string');
+        const colon = head.indexOf(':');
+        const headOwner = colon === -1 ? repo.owner : head.slice(0, colon);
+        const headRef = colon === -1 ? head : head.slice(colon + 1);
+        if (headOwner.toLowerCase() !== repo.owner.toLowerCase()) return validationFailed({ resource: 'PullRequest', field: 'head', code: 'invalid' });
+        const headSha = await refSha(repo, `refs/heads/${headRef}`);
+        if (headSha === undefined) return validationFailed({ resource: 'PullRequest', field: 'head', code: 'invalid' });
+        const baseSha = await refSha(repo, `refs/heads/${base}`);
+        if (baseSha === undefined) return validationFailed({ resource: 'PullRequest', field: 'base', code: 'invalid' });
+        if (headRef === base || headSha === baseSha) {
+          return validationFailed({ resource: 'PullRequest', code: 'custom', message: `No commits between ${base} and ${headRef}` });
+        }
+        if (repo.pulls.some((pr) => pr.state === 'open' && pr.head.ref === headRef)) {
+          return validationFailed({ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${repo.owner}:${headRef}.` });
+        }
+        const number = repo.pulls.length + 1;
+        const pr: FakePullRequest = {
+          number,
+          title,
+          body: prBody,
+          draft,
+          state: 'open',
+          head: { ref: headRef, sha: headSha },
+          base: { ref: base, sha: baseSha },
+          htmlUrl: `${url}/${repo.owner}/${repo.name}/pull/${number}`,
+        };
+        repo.pulls.push(pr);
+        return { status: 201, body: await pullJson(repo, pr) };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/pulls\/(?<number>\d+)$/,
+      handle: async ({ repo, params }) => {
+        const pr = repo.pulls.find((p) => String(p.number) === params.number);
+        return pr === undefined ? notFound() : { status: 200, body: await pullJson(repo, pr) };
+      },
+    },
+  ];
+
+  const validRefName = async (repo: RepoState, ref: string): Promise<boolean> => {
+    try {
+      await runGit(repo.dir, ['check-ref-format', ref]);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  // --- HTTP -----------------------------------------------------------------------------------------
+
+  const handleApi = async (req: IncomingMessage, apiPath: string, query: URLSearchParams): Promise<ApiResponse> => {
+    const auth = parseAuthorization(req.headers.authorization);
+    if (auth === undefined) return { status: 401, body: { message: 'Requires authentication', documentation_url: DOCS_URL } };
+    if (auth.token !== opts.token) return { status: 401, body: { message: 'Bad credentials', documentation_url: DOCS_URL } };
+
+    const match = /^\/repos\/(?<owner>[^/]+)\/(?<repo>[^/]+)(?<rest>\/.*)?$/.exec(apiPath);
+    if (match?.groups === undefined) return notFound();
+    const repo = findRepo(match.groups.owner ?? '', match.groups.repo ?? '');
+    if (repo === undefined) return notFound();
+    const rest = match.groups.rest ?? '';
+    for (const route of routes) {
+      if (route.method !== req.method) continue;
+      const params = route.pattern.exec(rest);
+      if (params === null) continue;
+      let body: unknown;
+      if (req.method === 'POST' || req.method === 'PATCH' || req.method === 'PUT') {
+        const raw = await readBody(req);
+        try {
+          body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+        } catch {
+          return { status: 400, body: { message: 'Problems parsing JSON', documentation_url: DOCS_URL } };
+        }
+      }
+      return route.handle({ repo, params: { ...params.groups }, query, body });
+    }
+    return notFound();
+  };
+
+  const handleGit = async (req: IncomingMessage, res: ServerResponse, gitPath: string, rawQuery: string): Promise<number> => {
+    const text = (status: number, message: string, headers: Record<string, string> = {}): number => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+      res.end(`${message}\n`);
+      return status;
+    };
+    const match = /^\/(?<owner>[^/]+)\/(?<repo>[^/]+?)(?:\.git)?(?<rest>\/.*)$/.exec(gitPath);
+    if (match?.groups === undefined) return text(404, 'Not Found');
+    const repo = findRepo(match.groups.owner ?? '', match.groups.repo ?? '');
+    if (repo === undefined) return text(404, 'Repository not found.');
+    const rest = match.groups.rest ?? '';
+    if (rest.endsWith('/git-receive-pack') || new URLSearchParams(rawQuery).get('service') === 'git-receive-pack') {
+      return text(403, 'Pushes over HTTP are not supported by the fake GitHub; use the REST API.');
+    }
+    const auth = parseAuthorization(req.headers.authorization);
+    if (auth !== undefined && auth.token !== opts.token) {
+      return text(401, 'Invalid username or token.', { 'www-authenticate': 'Basic realm="GitHub"' });
+    }
+    if (repo.private && auth === undefined) {
+      return text(401, 'Authentication required.', { 'www-authenticate': 'Basic realm="GitHub"' });
+    }
+    return serveGitHttpBackend(req, res, {
+      projectRoot,
+      pathInfo: `/${repo.owner}/${repo.name}.git${rest}`,
+      queryString: rawQuery,
+      ...(auth === undefined ? {} : { remoteUser: auth.user }),
+    });
+  };
+
+  const takeFault = (method: string, logPath: string): Fault | undefined => {
+    const fault = faults.find(
+      (f) => f.remaining > 0 && f.method === method && (typeof f.pattern === 'string' ? f.pattern === logPath : f.pattern.test(logPath)),
+    );
+    if (fault !== undefined) fault.remaining -= 1;
+    return fault;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const method = req.method ?? 'GET';
+    const target = req.url ?? '/';
+    const queryAt = target.indexOf('?');
+    const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
+    const rawQuery = queryAt === -1 ? '' : target.slice(queryAt + 1);
+    const isApi = rawPath === '/api/v3' || rawPath.startsWith('/api/v3/');
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(isApi ? rawPath.slice('/api/v3'.length) || '/' : rawPath);
+    } catch {
+      decoded = rawPath;
+    }
+    const entry: FakeRequestLogEntry = { kind: isApi ? 'api' : 'git', method, path: decoded, hasAuth: req.headers.authorization !== undefined, status: 0 };
+    res.on('finish', () => {
+      entry.status = res.statusCode;
+      requests.push(entry);
+    });
+
+    const fault = takeFault(method, decoded);
+    if (fault !== undefined) {
+      req.resume();
+      sendJson(res, fault.status, { message: `Injected failure (${fault.status})`, documentation_url: DOCS_URL });
+      return;
+    }
+    if (isApi) {
+      const out = await handleApi(req, decoded, new URLSearchParams(rawQuery));
+      req.resume();
+      sendJson(res, out.status, out.body);
+    } else {
+      await handleGit(req, res, decoded, rawQuery);
+    }
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { message: `fake GitHub error: ${err instanceof Error ? err.message : String(err)}` });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('fake GitHub is not listening on TCP');
+  const { port } = address;
+  url = `http://127.0.0.1:${port}`;
+  apiUrl = `${url}/api/v3`;
+
+  return {
+    url,
+    apiUrl,
+    token: opts.token,
+    requests,
+    async createRepo(owner, name, repoOpts) {
+      if (!/^[A-Za-z0-9_.-]+$/.test(owner) || !/^[A-Za-z0-9_.-]+$/.test(name) || name.endsWith('.git')) {
+        throw new Error(`invalid fake repository name ${owner}/${name}`);
+      }
+      if (findRepo(owner, name) !== undefined) throw new Error(`fake repository ${owner}/${name} already exists`);
+      const dir = path.join(projectRoot, owner, `${name}.git`);
+      await mkdir(path.dirname(dir), { recursive: true });
+      const defaultBranch = repoOpts.defaultBranch ?? 'main';
+      const repo: RepoState = { owner, name, dir, private: repoOpts.private ?? false, defaultBranch, pulls: [] };
+      await runGit(dir, ['init', '--bare', '--quiet', `--initial-branch=${defaultBranch}`]);
+      const files = Object.entries(repoOpts.files);
+      if (files.length > 0) {
+        const entries: { path: string; mode: string; sha: string }[] = [];
+        for (const [filePath, file] of files) {
+          const content = typeof file === 'string' ? file : file.content;
+          const mode = typeof file === 'string' ? '100644' : (file.mode ?? '100644');
+          entries.push({ path: filePath, mode, sha: await gitLine(dir, ['hash-object', '-w', '--stdin'], { input: content }) });
+        }
+        const tree = await writeTree(repo, undefined, entries);
+        const commit = await gitLine(dir, ['commit-tree', tree], { input: 'Initial commit\n' });
+        await runGit(dir, ['update-ref', `refs/heads/${defaultBranch}`, commit]);
+      }
+      repos.set(repoKey(owner, name), repo);
+    },
+    repoDir: (owner, name) => mustRepo(owner, name).dir,
+    pulls: (owner, name) => mustRepo(owner, name).pulls.map((pr) => ({ ...pr, head: { ...pr.head }, base: { ...pr.base } })),
+    closePull(owner, name, pullNumber) {
+      const pr = mustRepo(owner, name).pulls.find((p) => p.number === pullNumber);
+      if (pr === undefined) throw new Error(`fake repository ${owner}/${name} has no pull request ${pullNumber}`);
+      pr.state = 'closed';
+    },
+    failNext(method, pathPattern, status, times = 1) {
+      faults.push({ method: method.toUpperCase(), pattern: pathPattern, status, remaining: times });
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+// --- small pure helpers ---------------------------------------------------------------------------
+
+/** `Authorization: token X`, `Bearer X`, or Basic with the token as password (username is ignored). */
+function parseAuthorization(header: string | undefined): { user: string; token: string } | undefined {
+  if (header === undefined) return undefined;
+  const match = /^(\w+)\s+(.+)$/.exec(header.trim());
+  if (match === null) return { user: '', token: '' };
+  const scheme = (match[1] ?? '').toLowerCase();
+  const value = match[2] ?? '';
+  if (scheme === 'token' || scheme === 'bearer') return { user: 'token', token: value };
+  if (scheme === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon === -1 ? { user: '', token: decoded } : { user: decoded.slice(0, colon), token: decoded.slice(colon + 1) };
+  }
+  return { user: '', token: '' };
+}
+
+function field(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? Reflect.get(value, key) : undefined;
+}
+
+function notFound(): ApiResponse {
+  return { status: 404, body: { message: 'Not Found', documentation_url: DOCS_URL, status: '404' } };
+}
+
+function invalid(message: string, prefix?: string): ApiResponse {
+  return { status: 422, body: { message: prefix === undefined ? message : `${prefix}: ${message}`, documentation_url: DOCS_URL, status: '422' } };
+}
+
+function validationFailed(error: Record<string, string>): ApiResponse {
+  return { status: 422, body: { message: 'Validation Failed', errors: [error], documentation_url: DOCS_URL, status: '422' } };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (status === 204 || body === undefined) {
+    res.writeHead(status);
+    res.end();
+    return;
+  }
+  const data = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(data) });
+  res.end(data);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function hashCode(text: string): number {
+  let h = 0;
+  for (let i = 0; i < text.length; i += 1) h = (Math.imul(31, h) + text.charCodeAt(i)) | 0;
+  return h;
+}
