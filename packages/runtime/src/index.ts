@@ -1,3 +1,4 @@
 export * from './create-logger.js';
 export * from './parse-env.js';
 export * from './env-schemas.js';
+export * from './load-dot-env.js';
