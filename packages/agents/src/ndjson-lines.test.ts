@@ -1,4 +1,4 @@
-import { NdjsonLines } from './ndjson-lines';
+import { NdjsonLines } from './ndjson-lines.js';
 
 describe('NdjsonLines', () => {
   it('emits each line as soon as it ends, whatever the chunking', () => {

@@ -1,7 +1,7 @@
 import { silentLogger, type ExecOptions, type ExecResult, type Sandbox } from '@tinyb/core';
 import type { NewJobEvent } from '@tinyb/contracts';
 import { z } from 'zod';
-import { runNdjsonCli } from './run-ndjson-cli';
+import { runNdjsonCli } from './run-ndjson-cli.js';
 
 /** A sandbox whose one command prints the given stdout chunks, one per event-loop turn. */
 function replaySandbox(chunks: string[], opts: { streams?: boolean } = {}): Sandbox {

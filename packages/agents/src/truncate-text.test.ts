@@ -1,4 +1,4 @@
-import { truncateText } from './truncate-text';
+import { truncateText } from './truncate-text.js';
 
 describe('truncateText', () => {
   it('keeps short text and cuts long text to the limit, marked', () => {

@@ -1,5 +1,5 @@
-import { ClaudeStreamLine } from './stream-json-line';
-import { createClaudeLineMapper, TOOL_INPUT_MAX_CHARS, TOOL_OUTPUT_MAX_CHARS } from './map-stream-json-line';
+import { ClaudeStreamLine } from './stream-json-line.js';
+import { createClaudeLineMapper, TOOL_INPUT_MAX_CHARS, TOOL_OUTPUT_MAX_CHARS } from './map-stream-json-line.js';
 
 // Lines recorded from claude 2.1.197 against the fake Anthropic API (trimmed of fields we do not read).
 const recorded = {

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { resolveClaudeExecutable } from './resolve-claude-executable';
+import { resolveClaudeExecutable } from './resolve-claude-executable.js';
 
 describe('resolveClaudeExecutable', () => {
   it('finds the real native binary, not the npm stub', () => {
