@@ -1,0 +1,119 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { ErrorBody, JobEvent, JobStatus, isTerminalEvent, type CodeJobRequest } from '@tinyb/contracts';
+import { z } from 'zod';
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const SubmitResponse = z.object({
+  id: z.string(),
+  status: z.string(),
+  links: z.object({ self: z.string(), events: z.string() }),
+});
+export type SubmitResponse = z.infer<typeof SubmitResponse>;
+
+export interface StreamedJobEvent {
+  id: string;
+  event: JobEvent;
+}
+
+export interface ClientOptions {
+  baseUrl: string;
+  apiToken?: string;
+  fetch?: typeof fetch;
+}
+
+/** A typed client for the Tiny Backspace HTTP API, shared by the CLI, tests and benchmarks. */
+export class TinyBackspaceClient {
+  private readonly baseUrl: string;
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly opts: ClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.fetch = opts.fetch ?? fetch;
+  }
+
+  async submit(request: CodeJobRequest, opts: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<SubmitResponse> {
+    const res = await this.request('/api/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}) },
+      body: JSON.stringify(request),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    return SubmitResponse.parse(await res.json());
+  }
+
+  async status(jobId: string, signal?: AbortSignal): Promise<JobStatus> {
+    const res = await this.request(`/api/jobs/${encodeURIComponent(jobId)}`, signal ? { signal } : {});
+    return JobStatus.parse(await res.json());
+  }
+
+  async cancel(jobId: string): Promise<{ status: string }> {
+    const res = await this.request(`/api/jobs/${encodeURIComponent(jobId)}`, { method: 'DELETE' });
+    return z.object({ status: z.string() }).parse(await res.json());
+  }
+
+  /**
+   * The job's events, from after `afterId` (or the start). When the connection drops before the terminal
+   * event it reconnects with `Last-Event-ID`, so the caller sees every event once, in order.
+   */
+  async *events(
+    jobId: string,
+    opts: { afterId?: string; signal?: AbortSignal; maxReconnects?: number; reconnectDelayMs?: number } = {},
+  ): AsyncGenerator<StreamedJobEvent> {
+    let lastId = opts.afterId;
+    let reconnects = 0;
+    for (;;) {
+      const res = await this.request(`/api/jobs/${encodeURIComponent(jobId)}/events`, {
+        headers: { accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      try {
+        for await (const message of sseMessages(res)) {
+          const event = JobEvent.parse(JSON.parse(message.data));
+          if (message.id) lastId = message.id;
+          reconnects = 0;
+          yield { id: message.id ?? '', event };
+          if (isTerminalEvent(event)) return;
+        }
+      } catch (err) {
+        if (opts.signal?.aborted) return;
+        if (!(err instanceof TypeError) && !(err instanceof Error && err.name === 'AbortError')) throw err;
+      }
+      if (opts.signal?.aborted) return;
+      if (++reconnects > (opts.maxReconnects ?? 10)) throw new Error(`event stream of job ${jobId} keeps dropping`);
+      await new Promise((r) => setTimeout(r, opts.reconnectDelayMs ?? 1000));
+    }
+  }
+
+  private async request(path: string, init: RequestInit): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.opts.apiToken) headers.set('authorization', `Bearer ${this.opts.apiToken}`);
+    const res = await this.fetch(`${this.baseUrl}${path}`, { ...init, headers });
+    if (res.ok) return res;
+    const body: unknown = await res.json().catch(() => undefined);
+    const parsed = ErrorBody.safeParse(body);
+    if (parsed.success) throw new ApiError(res.status, parsed.data.error.code, parsed.data.error.message);
+    throw new ApiError(res.status, 'http_error', `HTTP ${res.status} from ${path}`);
+  }
+}
+
+/** Parses a fetch Response body as Server-Sent Events, yielding messages as they arrive. */
+export async function* sseMessages(res: Response): AsyncGenerator<EventSourceMessage> {
+  if (!res.body) return;
+  const queue: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (message) => queue.push(message) });
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body) {
+    parser.feed(decoder.decode(chunk, { stream: true }));
+    while (queue.length > 0) yield queue.shift()!;
+  }
+}
