@@ -1,12 +1,10 @@
-import { mkdtemp, mkdir, readdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { AppError, silentLogger, type ExecOptions, type Sandbox, type StepContext } from '@tinyb/core';
 import type { NewJobEvent } from '@tinyb/contracts';
 import { FAKE_FILES, FAKE_FINAL_TEXT, startFakeAnthropic, type FakeAnthropic } from '@tinyb/testkit/fake-anthropic';
-// TEMPORARY: the provider is not exported yet; replaced by LocalSandboxProvider below once it is.
-import { LocalSandbox } from '../../../sandbox/src/local-sandbox.js';
+import { LocalSandboxProvider } from '@tinyb/sandbox';
 import { ClaudeCodeAgent } from './claude-code-agent.js';
 import { resolveClaudeExecutable } from './resolve-claude-executable.js';
 
@@ -22,38 +20,28 @@ interface Harness {
   scratchDir: string;
 }
 
+const rootDir = path.join(tmpdir(), `tinyb-agents-int-${process.pid}`);
 let model: FakeAnthropic;
 let agent: ClaudeCodeAgent;
+let provider: LocalSandboxProvider;
+let attempt = 0;
 const sandboxes: Sandbox[] = [];
 
 beforeAll(async () => {
   model = await startFakeAnthropic();
   agent = new ClaudeCodeAgent({ executable, apiKey: model.apiKey, baseUrl: model.url, maxApiRetries: 1 });
+  provider = new LocalSandboxProvider({ isolation: 'bwrap', rootDir, killGraceMs: 500 });
 });
-afterAll(() => model.close());
+afterAll(async () => {
+  await model.close();
+  await rm(rootDir, { recursive: true, force: true });
+});
 afterEach(async () => {
   await Promise.all(sandboxes.splice(0).map((s) => s.destroy()));
 });
 
-async function createSandbox(): Promise<Sandbox> {
-  const hostDir = await realpath(await mkdtemp(path.join(tmpdir(), 'tinyb-agent-int-')));
-  const sandbox = new LocalSandbox({
-    id: path.basename(hostDir),
-    hostDir,
-    workspaceDir: '/workspace',
-    isolation: {
-      kind: 'bwrap',
-      bwrapPath: '/usr/bin/bwrap',
-      toolPaths: agent.toolPaths,
-      etcEntries: ['/etc/ld.so.cache', '/etc/resolv.conf', '/etc/hosts', '/etc/nsswitch.conf', '/etc/ssl', '/etc/alternatives'],
-      uid: 1000,
-      gid: 1000,
-    },
-    maxOutputBytes: 8 * 1024 * 1024,
-    maxFileBytes: 8 * 1024 * 1024,
-    killGraceMs: 500,
-  });
-  return sandbox;
+function createSandbox(): Promise<Sandbox> {
+  return provider.create({ jobId: `agent-int-${++attempt}`, attempt: 1, toolPaths: agent.toolPaths }, new AbortController().signal);
 }
 
 /** A sandbox with a small git repo in it, wrapped to note when the agent's command ended. */
