@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { Queue, type JobsOptions, type JobState as QueueJobState } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { CODE_JOBS_QUEUE, CodeJobData } from '@tinyb/contracts';
+import { AppError, silentLogger, type Logger } from '@tinyb/core';
+import { DEFAULT_QUEUE_PREFIX, queueKeys } from './queue-keys.js';
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/** The BullMQ job name of a code job (the queue carries only these). */
+export const CODE_JOB_NAME = 'code';
+
+export interface CodeJobQueueDeps {
+  /**
+   * A normal ioredis connection, shared by the BullMQ Queue and the queue's own keys. The caller owns it:
+   * `close()` closes the Queue, not this connection.
+   */
+  redis: Redis;
+  /** Key prefix of the queue and its keys; workers must use the same one. Default `tinyb`. */
+  prefix?: string;
+  /** Tries per job, the first included. Default 3. */
+  attempts?: number;
+  /** First retry delay; doubles on each retry. Default 15 s. */
+  backoffDelayMs?: number;
+  /** How long finished jobs stay in BullMQ (for Bull Board). Defaults: 24 h completed, 7 days failed. */
+  keepCompletedMs?: number;
+  keepFailedMs?: number;
+  /** How long an idempotency key maps to its job. Default 24 h. */
+  idempotencyTtlMs?: number;
+  /** How long a cancel request is remembered, so a job that starts late still sees it. Default 24 h. */
+  cancelFlagTtlMs?: number;
+  /** Receives the Queue's connection errors (BullMQ prints them to the console when nobody listens). */
+  logger?: Logger;
+}
+
+export interface EnqueueOptions {
+  /** Same key (within idempotencyTtlMs) → same job: a retried POST does not start a second job. */
+  idempotencyKey?: string;
+  /** Chosen by the caller (e.g. to publish `job.queued` under it first); generated when absent. */
+  jobId?: string;
+}
+
+/** What the queue knows of a job; its progress and result live in the job's events. */
+export interface CodeJobSnapshot {
+  id: string;
+  state: QueueJobState | 'unknown';
+  data: CodeJobData;
+  attemptsMade: number;
+  failedReason: string | undefined;
+  createdAtMs: number;
+}
+
+// BullMQ refuses integer-looking ids and ':' ; braces would break the events' cluster hash tag.
+const JOB_ID = /^(?!\d+$)[A-Za-z0-9_-]{1,128}$/;
+const WAITING_STATES: ReadonlySet<string> = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
+
+/** The code-jobs queue as the API sees it: enqueue (idempotent), look up, cancel, readiness. */
+export class CodeJobQueue {
+  /** The BullMQ queue, for Bull Board. */
+  readonly queue: Queue;
+  readonly prefix: string;
+  private readonly redis: Redis;
+  private readonly idempotencyTtlMs: number;
+  private readonly cancelFlagTtlMs: number;
+
+  constructor(deps: CodeJobQueueDeps) {
+    this.redis = deps.redis;
+    this.prefix = deps.prefix ?? DEFAULT_QUEUE_PREFIX;
+    this.idempotencyTtlMs = deps.idempotencyTtlMs ?? 24 * HOUR_MS;
+    this.cancelFlagTtlMs = deps.cancelFlagTtlMs ?? 24 * HOUR_MS;
+    const defaultJobOptions: JobsOptions = {
+      // A job is retried only for errors its processor marks retryable (others become UnrecoverableError);
+      // three tries ride out a sandbox or forge blip without hammering a failing dependency.
+      attempts: deps.attempts ?? 3,
+      // Exponential: 15 s, then 30 s. Long enough for a rate limit or a restarting service to recover.
+      backoff: { type: 'exponential', delay: deps.backoffDelayMs ?? 15_000 },
+      // BullMQ's record is only the queue's view (Bull Board); progress, status and results are in the job's
+      // own event stream with its own retention. Failed jobs are kept longer, for post-mortems. Ages are in
+      // seconds; the counts bound Redis memory whatever the age.
+      removeOnComplete: { age: Math.ceil((deps.keepCompletedMs ?? 24 * HOUR_MS) / 1000), count: 10_000 },
+      removeOnFail: { age: Math.ceil((deps.keepFailedMs ?? 7 * 24 * HOUR_MS) / 1000), count: 10_000 },
+    };
+    this.queue = new Queue(CODE_JOBS_QUEUE, { connection: deps.redis, prefix: this.prefix, defaultJobOptions });
+    const logger = deps.logger ?? silentLogger;
+    this.queue.on('error', (err: Error) => logger.warn({ err: err.message }, 'job queue redis error'));
+  }
+
+  async enqueue(data: CodeJobData, opts: EnqueueOptions = {}): Promise<{ jobId: string; created: boolean }> {
+    const jobId = opts.jobId ?? randomUUID();
+    if (!JOB_ID.test(jobId)) throw new AppError('invalid_request', 'job id must be 1-128 letters, digits, _ or -, not only digits');
+    const idemKey = opts.idempotencyKey === undefined ? undefined : queueKeys.idempotency(this.prefix, opts.idempotencyKey);
+    if (idemKey !== undefined) {
+      const existing = await this.claimIdempotencyKey(idemKey, jobId);
+      if (existing !== undefined) return { jobId: existing, created: false };
+    }
+    try {
+      await this.queue.add(CODE_JOB_NAME, data, { jobId });
+    } catch (err) {
+      // Free the key, but only if it is still ours, so the client's retry can create the job.
+      if (idemKey !== undefined && (await this.redis.get(idemKey).catch(() => null)) === jobId) {
+        await this.redis.del(idemKey).catch(() => undefined);
+      }
+      throw err;
+    }
+    return { jobId, created: true };
+  }
+
+  async getJob(jobId: string): Promise<CodeJobSnapshot | null> {
+    const job = await this.queue.getJob(jobId);
+    if (job?.id === undefined) return null;
+    return {
+      id: job.id,
+      state: await job.getState(),
+      data: CodeJobData.parse(job.data),
+      attemptsMade: job.attemptsMade,
+      failedReason: job.failedReason || undefined,
+      createdAtMs: job.timestamp,
+    };
+  }
+
+  /**
+   * Asks for a job to stop, wherever it is. The request is stored first (a worker checks it when the job
+   * starts, so a job picked up a moment later still stops), then a job that has not started is removed,
+   * then workers are told (the one running it aborts its signal). `removedBeforeStart` says the job will
+   * never run, so the caller records `job.cancelled` itself; otherwise the worker will.
+   */
+  async requestCancel(jobId: string): Promise<{ removedBeforeStart: boolean }> {
+    await this.redis.set(queueKeys.cancelFlag(this.prefix, jobId), '1', 'PX', this.cancelFlagTtlMs);
+    let removedBeforeStart = false;
+    const job = await this.queue.getJob(jobId);
+    if (job !== undefined && WAITING_STATES.has(await job.getState())) {
+      // If a worker took the job since getState, it holds the job's lock and remove() answers 0: the job
+      // is running and the cancel message below reaches it.
+      removedBeforeStart = (await this.queue.remove(jobId)) === 1;
+    }
+    await this.redis.publish(queueKeys.cancelChannel(this.prefix), jobId);
+    return { removedBeforeStart };
+  }
+
+  async isCancelRequested(jobId: string): Promise<boolean> {
+    return (await this.redis.exists(queueKeys.cancelFlag(this.prefix, jobId))) === 1;
+  }
+
+  /** For `/ready`: true when Redis answers a PING within `timeoutMs`. Never throws. */
+  async isReady(timeoutMs = 1_000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.redis.ping().then((reply) => reply === 'PONG', () => false), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Closes the BullMQ Queue; the shared connection stays open for its owner to quit. */
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+
+  /** Returns the job id already mapped to this key, or undefined once the key is ours. */
+  private async claimIdempotencyKey(key: string, jobId: string): Promise<string | undefined> {
+    // Loop because the other job's key can expire between our failed SET NX and the GET.
+    for (let tries = 0; tries < 3; tries++) {
+      if ((await this.redis.set(key, jobId, 'PX', this.idempotencyTtlMs, 'NX')) === 'OK') return undefined;
+      const existing = await this.redis.get(key);
+      if (existing !== null) return existing;
+    }
+    throw new AppError('internal', 'could not claim idempotency key', { retryable: true });
+  }
+}

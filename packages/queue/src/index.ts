@@ -1,0 +1,11 @@
+export { redisConnectionOptions, DEFAULT_REDIS_URL, type RedisConnectionOptions } from './redis-connection-options.js';
+export {
+  CodeJobQueue,
+  CODE_JOB_NAME,
+  type CodeJobQueueDeps,
+  type CodeJobSnapshot,
+  type EnqueueOptions,
+} from './code-job-queue.js';
+export { listenForCancelRequests, type CancelListener, type CancelListenerDeps } from './cancel-listener.js';
+export { createCodeWorker, codeWorkerOptions, type CodeJobProcessor, type CodeWorkerOptions } from './code-worker.js';
+export { DEFAULT_QUEUE_PREFIX } from './queue-keys.js';

@@ -1,0 +1,14 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The queue's own keys, beside BullMQ's (`${prefix}:${queueName}:*`). Raw idempotency keys are hashed:
+ * they come from clients, may be long, and may hold something a client considers private.
+ */
+export const queueKeys = {
+  idempotency: (prefix: string, key: string): string =>
+    `${prefix}:idem:${createHash('sha256').update(key).digest('hex')}`,
+  cancelFlag: (prefix: string, jobId: string): string => `${prefix}:cancel:${jobId}`,
+  cancelChannel: (prefix: string): string => `${prefix}:cancel-requests`,
+};
+
+export const DEFAULT_QUEUE_PREFIX = 'tinyb';
