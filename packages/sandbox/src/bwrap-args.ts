@@ -69,7 +69,8 @@ export function bwrapArgs(input: BwrapArgsInput): string[] {
     '--symlink', 'usr/sbin', '/sbin',
     '--symlink', 'usr/lib', '/lib',
     '--symlink', 'usr/lib64', '/lib64',
-    '--dir', '/etc',
+    // A tmpfs, not a directory in bwrap's root tmpfs, so that it can be made read-only once filled.
+    '--tmpfs', '/etc',
   ];
   for (const entry of input.etcEntries) args.push('--ro-bind-try', entry, entry);
   args.push(
@@ -82,6 +83,9 @@ export function bwrapArgs(input: BwrapArgsInput): string[] {
   );
   // After the tmpfs: a tool under /tmp (or under any other mount point above) would otherwise be hidden.
   for (const toolPath of input.toolPaths) args.push('--ro-bind', toolPath, toolPath);
+  // Last, because mount points can no longer be created in them afterwards: without these, a command could
+  // write a fake /etc/resolv.conf or new top-level directories.
+  args.push('--remount-ro', '/etc', '--remount-ro', '/');
   args.push('--chdir', input.cwd, '--');
   return args;
 }

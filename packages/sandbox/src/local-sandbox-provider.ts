@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +17,10 @@ export interface LocalSandboxProviderOptions {
   isolation?: 'bwrap' | 'none';
   /** Parent of the jobs' directories; default `<os.tmpdir()>/tiny-backspace-sandboxes`. */
   rootDir?: string;
-  /** Default: the first `bwrap` on a standard PATH (`findBwrap()`). */
+  /** Default: the first `bwrap` on `searchPath` (`findBwrap`). */
   bwrapPath?: string;
+  /** Where to look for bwrap when `bwrapPath` is not given; default a standard system PATH. */
+  searchPath?: string;
   /** Where commands see the workspace under bwrap; default `/workspace`. */
   workspaceDir?: string;
   /** The unprivileged user commands run as under bwrap; default 1000/1000. */
@@ -68,8 +70,8 @@ export class LocalSandboxProvider implements SandboxProvider {
       throw new AppError('sandbox_unavailable', `workspaceDir must be a normalized absolute path below /, got ${this.workspaceDir}`);
     }
     if (this.isolation === 'bwrap') {
-      this.bwrapPath = opts.bwrapPath ?? findBwrap();
-      if (this.bwrapPath === undefined) {
+      this.bwrapPath = opts.bwrapPath ?? findBwrap(opts.searchPath);
+      if (this.bwrapPath === undefined || !isExecutable(this.bwrapPath)) {
         throw new AppError('sandbox_unavailable', `bubblewrap (bwrap) is not installed; ${unavailableHint}`);
       }
     }
@@ -165,4 +167,13 @@ export class LocalSandboxProvider implements SandboxProvider {
 function isOutside(base: string, target: string): boolean {
   const relative = path.relative(base, target);
   return relative.startsWith('..') || path.isAbsolute(relative);
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
