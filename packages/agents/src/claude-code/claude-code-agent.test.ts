@@ -1,0 +1,125 @@
+import { AppError, silentLogger, type ExecOptions, type ExecResult, type Sandbox, type StepContext } from '@tinyb/core';
+import type { NewJobEvent } from '@tinyb/contracts';
+import { resolveClaudeExecutable } from './resolve-claude-executable.js';
+import { ClaudeCodeAgent } from './claude-code-agent.js';
+
+/** A sandbox whose agent command prints `stdout` and ends with `result`; every call is recorded. */
+function scriptedSandbox(stdout: string, result: Partial<ExecResult> = {}) {
+  const calls: { argv: string[]; opts: ExecOptions | undefined }[] = [];
+  const sandbox: Sandbox = {
+    id: 'scripted',
+    workspaceDir: '/w',
+    async exec(argv, opts) {
+      calls.push({ argv, opts });
+      if (argv[0] === 'mkdir') return { exitCode: 0, stdout: '', stderr: '', timedOut: false };
+      opts?.onOutput?.({ stream: 'stdout', data: stdout });
+      return { exitCode: 0, stdout, stderr: '', timedOut: false, ...result };
+    },
+    readFile: () => Promise.reject(new Error('unused')),
+    writeFile: () => Promise.reject(new Error('unused')),
+    destroy: () => Promise.resolve(),
+  };
+  return { sandbox, calls };
+}
+
+const ctx = (events: NewJobEvent[] = []): StepContext => ({
+  jobId: 'j',
+  logger: silentLogger,
+  signal: new AbortController().signal,
+  emit: async (e) => void events.push(e),
+});
+
+const executable = resolveClaudeExecutable();
+const input = { workdir: '/w/repo', scratchDir: '/w/scratch', prompt: 'do it; rm -rf / "quoted"', timeoutMs: 5_000, maxTurns: 7 };
+const success = '{"type":"result","subtype":"success","is_error":false,"num_turns":1,"result":"ok","total_cost_usd":0.01,"usage":{"input_tokens":5,"output_tokens":6}}\n';
+
+async function failure(p: Promise<unknown>): Promise<AppError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error('expected an AppError');
+}
+
+describe('ClaudeCodeAgent', () => {
+  it('runs the CLI as an argument vector with an environment built only from its options', async () => {
+    process.env.WORKER_SECRET = 'must-not-leak';
+    const agent = new ClaudeCodeAgent({ executable, apiKey: 'sk-test', baseUrl: 'http://model', defaultModel: 'claude-x', extraEnv: { HTTPS_PROXY: 'http://p' } });
+    const { sandbox, calls } = scriptedSandbox(success);
+    const out = await agent.run({ sandbox, ...input }, ctx());
+    delete process.env.WORKER_SECRET;
+
+    expect(out).toEqual({ summary: 'ok', usage: { inputTokens: 5, outputTokens: 6, costUsd: 0.01 } });
+    expect(calls[0]?.argv).toEqual(['mkdir', '-p', '/w/scratch/home', '/w/scratch/tmp']);
+    const run = calls[1]!;
+    expect(run.argv).toEqual([
+      executable, '-p', input.prompt, '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions',
+      '--max-turns', '7', '--model', 'claude-x',
+    ]);
+    expect(run.opts).toMatchObject({ cwd: '/w/repo', timeoutMs: 5_000 });
+    expect(run.opts?.env).toEqual({
+      ANTHROPIC_API_KEY: 'sk-test',
+      ANTHROPIC_BASE_URL: 'http://model',
+      HOME: '/w/scratch/home',
+      CLAUDE_CODE_TMPDIR: '/w/scratch/tmp',
+      TMPDIR: '/w/scratch/tmp',
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_AUTOUPDATER: '1',
+      IS_SANDBOX: '1',
+      CLAUDE_CODE_MAX_RETRIES: '2',
+      HTTPS_PROXY: 'http://p',
+    });
+    expect(agent.toolPaths).toHaveLength(1);
+    expect(executable.startsWith(agent.toolPaths[0]!)).toBe(true);
+  });
+
+  it('a job’s model wins over the default; no model means no flag', async () => {
+    const { sandbox, calls } = scriptedSandbox(success);
+    await new ClaudeCodeAgent({ executable, apiKey: 'k', defaultModel: 'd' }).run({ sandbox, ...input, model: 'm' }, ctx());
+    expect(calls[1]?.argv.slice(-2)).toEqual(['--model', 'm']);
+    await new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input }, ctx());
+    expect(calls[3]?.argv).not.toContain('--model');
+    expect(calls[3]?.opts?.env).not.toHaveProperty('ANTHROPIC_BASE_URL');
+  });
+
+  it('no result line: agent_failed with the end of stderr', async () => {
+    const { sandbox } = scriptedSandbox('', { exitCode: 1, stderr: 'a\nb\nError: claude native binary not installed.\n' });
+    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input }, ctx()));
+    expect(err).toMatchObject({ code: 'agent_failed', retryable: false });
+    expect(err.message).toContain('native binary not installed');
+  });
+
+  it('a clean result with a non-zero exit code is still a failure', async () => {
+    const { sandbox } = scriptedSandbox(success, { exitCode: 1 });
+    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input }, ctx()));
+    expect(err.code).toBe('agent_failed');
+  });
+
+  it('overloaded API: retryable agent_failed', async () => {
+    const { sandbox } = scriptedSandbox(
+      '{"type":"result","subtype":"success","is_error":true,"api_error_status":529,"result":"API Error: 529 overloaded"}\n',
+      { exitCode: 1 },
+    );
+    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input }, ctx()));
+    expect(err).toMatchObject({ code: 'agent_failed', retryable: true, message: expect.stringContaining('529 overloaded') });
+  });
+
+  it('timed out: agent_timeout even when a partial result exists', async () => {
+    const { sandbox } = scriptedSandbox('{"type":"system","subtype":"init"}\n', { exitCode: 143, timedOut: true });
+    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input }, ctx()));
+    expect(err.code).toBe('agent_timeout');
+  });
+
+  it('max turns: agent_max_turns, and usage is still reported', async () => {
+    const events: NewJobEvent[] = [];
+    const { sandbox } = scriptedSandbox(
+      '{"type":"result","subtype":"error_max_turns","is_error":true,"usage":{"input_tokens":1,"output_tokens":2}}\n',
+      { exitCode: 1 },
+    );
+    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input }, ctx(events)));
+    expect(err.code).toBe('agent_max_turns');
+    expect(events).toEqual([{ type: 'agent.usage', inputTokens: 1, outputTokens: 2 }]);
+  });
+});
