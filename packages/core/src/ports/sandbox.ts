@@ -43,6 +43,11 @@ export interface Sandbox {
   readonly id: string;
   /** Absolute path, as commands see it, of the job's writable directory (the repo, HOME and TMPDIR live below it). */
   readonly workspaceDir: string;
+  /**
+   * Runs argv (a vector, never a shell string). A command that cannot start (missing binary) resolves with a
+   * non-zero `exitCode` and a stderr message naming it; exec rejects only when aborted (with the signal's reason)
+   * or when the sandbox itself fails or is destroyed meanwhile (AppError `sandbox_failed`).
+   */
   exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** Reads a regular file. Paths are sandbox paths; a path (or symlink) leading outside the workspace is refused. */
   readFile(path: string): Promise<Uint8Array>;
