@@ -1,3 +1,4 @@
+import { AppError } from '@tinyb/core';
 import type { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -18,10 +19,14 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv 
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }
 
-/** Runs `main`; a ConfigError ends the process with its one line and exit code 78 (EX_CONFIG). */
+/**
+ * Runs an app's `main`. A configuration or environment problem (ConfigError, or an AppError such as a
+ * missing sandbox tool) ends the process with one line and exit code 78 (EX_CONFIG); anything else is a bug
+ * and gets its stack.
+ */
 export function runMain(main: () => Promise<void>): void {
   main().catch((err: unknown) => {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof AppError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(78);
     }

@@ -1,0 +1,66 @@
+import { createRequire } from 'node:module';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { Redis } from 'ioredis';
+import { RedisJobEvents } from '@tinyb/events';
+import { CodeJobQueue, redisConnectionOptions } from '@tinyb/queue';
+import { createLogger, loadDotEnv, runMain } from '@tinyb/runtime';
+import { createApp } from './create-app.js';
+import { loadApiEnv } from './env.js';
+
+/** The API's composition root: the only place that reads the environment and builds adapters. */
+runMain(async () => {
+  loadDotEnv();
+  const env = loadApiEnv();
+  const logger = createLogger({ name: 'api', level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? env.NODE_ENV !== 'production' });
+  const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+  const redis = new Redis({ ...redisConnectionOptions(env.REDIS_URL), lazyConnect: false });
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, attempts: env.JOB_ATTEMPTS });
+  const events = new RedisJobEvents({ redis, keyPrefix: env.REDIS_PREFIX, retentionMs: env.EVENTS_RETENTION_MS, logger });
+
+  const board = new ExpressAdapter();
+  board.setBasePath('/admin/queues');
+  createBullBoard({ queues: [new BullMQAdapter(queue.queue)], serverAdapter: board });
+
+  const app = createApp({
+    config: {
+      name: 'tiny-backspace',
+      version,
+      githubUrl: env.GITHUB_URL,
+      agents: env.AGENTS,
+      defaultAgent: env.DEFAULT_AGENT,
+      sseHeartbeatMs: env.SSE_HEARTBEAT_MS,
+      ...(env.API_TOKEN ? { apiToken: env.API_TOKEN } : {}),
+    },
+    queue,
+    events,
+    logger,
+    adminRouter: board.getRouter(),
+  });
+
+  const server = app.listen(env.PORT, env.HOST, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : env.PORT;
+    logger.info({ port, host: env.HOST }, 'api listening');
+  });
+  server.on('error', (err) => {
+    logger.error({ err }, 'api server error');
+    process.exit(1);
+  });
+
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'api shutting down');
+    // Open SSE streams would keep `close` waiting forever; clients reconnect with Last-Event-ID elsewhere.
+    server.closeAllConnections();
+    server.close();
+    await events.close();
+    await queue.close();
+    await redis.quit().catch(() => redis.disconnect());
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+});
