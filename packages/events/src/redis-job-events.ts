@@ -34,7 +34,8 @@ export interface RedisJobEventsDeps {
   retentionMs?: number;
   /**
    * Expiry set on every non-terminal event, so a job that never finishes (its worker and the stalled
-   * checker both lost) does not keep its keys forever. Each event pushes it forward. Default 7 days.
+   * checker both lost) does not keep its keys forever. Each event pushes it forward (so would a stray
+   * event after the terminal one: that job is then kept this long instead of retentionMs). Default 7 days.
    */
   activeTtlMs?: number;
   /** Safety re-read of live followers, so a lost notification delays an event by at most this. Default 5 s. */

@@ -1,5 +1,6 @@
 import { Worker, type Job, type WorkerOptions } from 'bullmq';
 import { CODE_JOBS_QUEUE } from '@tinyb/contracts';
+import type { Logger } from '@tinyb/core';
 import { DEFAULT_QUEUE_PREFIX } from './queue-keys.js';
 import type { RedisConnectionOptions } from './redis-connection-options.js';
 
@@ -30,6 +31,8 @@ export interface CodeWorkerOptions {
   maxStalledCount?: number;
   /** Start fetching jobs at once. Default true. */
   autorun?: boolean;
+  /** Receives the Worker's `error` events (an EventEmitter `error` with no listener would crash the process). */
+  logger?: Logger;
 }
 
 export function codeWorkerOptions(opts: CodeWorkerOptions): WorkerOptions {
@@ -51,5 +54,8 @@ export function codeWorkerOptions(opts: CodeWorkerOptions): WorkerOptions {
 export function createCodeWorker(processor: CodeJobProcessor, opts: CodeWorkerOptions): Worker {
   const run = (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> =>
     processor(job, token, signal ?? new AbortController().signal);
-  return new Worker(CODE_JOBS_QUEUE, run, codeWorkerOptions(opts));
+  const worker = new Worker(CODE_JOBS_QUEUE, run, codeWorkerOptions(opts));
+  const logger = opts.logger;
+  if (logger !== undefined) worker.on('error', (err: Error) => logger.error({ err: err.message }, 'code worker error'));
+  return worker;
 }

@@ -10,7 +10,7 @@ export interface JobEventsSubject {
   close(): Promise<void>;
 }
 
-const queued: NewJobEvent = { type: 'job.queued', repoUrl: 'https://github.example/o/r', agent: 'claude-code', draft: false };
+const queued: Extract<NewJobEvent, { type: 'job.queued' }> = { type: 'job.queued', repoUrl: 'https://github.example/o/r', agent: 'claude-code', draft: false };
 const message = (text: string): NewJobEvent => ({ type: 'agent.message', text });
 const succeeded: NewJobEvent = {
   type: 'job.succeeded',
@@ -208,7 +208,7 @@ export function jobEventsContract(name: string, makeSubject: () => Promise<JobEv
       expect(await events.getStatus(jobId)).toBeNull();
       await events.publish(jobId, queued);
       const afterQueued = await events.getStatus(jobId);
-      expect(afterQueued).toMatchObject({ id: jobId, state: 'queued', attempt: 0, repoUrl: queued.type === 'job.queued' ? queued.repoUrl : '', cancelRequested: false });
+      expect(afterQueued).toMatchObject({ id: jobId, state: 'queued', attempt: 0, repoUrl: queued.repoUrl, cancelRequested: false });
       await events.publish(jobId, { type: 'job.started', attempt: 1, workerId: 'w1' });
       await events.publish(jobId, { type: 'step.started', step: 'clone' });
       await events.publish(jobId, message('working'));
