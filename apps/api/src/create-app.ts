@@ -148,9 +148,9 @@ export function createApp(deps: ApiDeps): Express {
   const legacyCode: RequestHandler = async (req, res) => {
     const body = parseBody(LegacyCodeRequest, req.body);
     const { jobId } = await submit(req, body);
+    res.setHeader('X-Job-Id', jobId);
     const sse = openSse(req, res, { heartbeatMs: config.sseHeartbeatMs });
     const translator = new LegacyTranslator();
-    res.setHeader('X-Job-Id', jobId);
     try {
       for await (const { event } of events.subscribe(jobId, { signal: sse.signal })) {
         for (const frame of translator.translate(event)) await sse.send({ data: frame });

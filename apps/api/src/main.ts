@@ -2,9 +2,8 @@ import { createRequire } from 'node:module';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { Redis } from 'ioredis';
 import { RedisJobEvents } from '@tinyb/events';
-import { CodeJobQueue, redisConnectionOptions } from '@tinyb/queue';
+import { CodeJobQueue, createRedisConnection } from '@tinyb/queue';
 import { createLogger, loadDotEnv, runMain } from '@tinyb/runtime';
 import { createApp } from './create-app.js';
 import { loadApiEnv } from './env.js';
@@ -16,9 +15,8 @@ runMain(async () => {
   const logger = createLogger({ name: 'api', level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? env.NODE_ENV !== 'production' });
   const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
-  const redis = new Redis({ ...redisConnectionOptions(env.REDIS_URL), lazyConnect: false });
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, attempts: env.JOB_ATTEMPTS });
+  const redis = createRedisConnection(env.REDIS_URL, logger);
+  const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, attempts: env.JOB_ATTEMPTS, logger });
   const events = new RedisJobEvents({ redis, keyPrefix: env.REDIS_PREFIX, retentionMs: env.EVENTS_RETENTION_MS, logger });
 
   const board = new ExpressAdapter();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, type JobsOptions, type JobState as QueueJobState } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CODE_JOBS_QUEUE, CodeJobData } from '@tinyb/contracts';
-import { AppError, silentLogger, type Logger } from '@tinyb/core';
+import { AppError, silentLogger, type EnqueueOptions as JobQueueEnqueueOptions, type JobQueue, type Logger } from '@tinyb/core';
 import { DEFAULT_QUEUE_PREFIX, queueKeys } from './queue-keys.js';
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -33,10 +33,8 @@ export interface CodeJobQueueDeps {
   logger?: Logger;
 }
 
-export interface EnqueueOptions {
-  /** Same key (within idempotencyTtlMs) → same job: a retried POST does not start a second job. */
-  idempotencyKey?: string;
-  /** Chosen by the caller (e.g. to publish `job.queued` under it first); generated when absent. */
+export interface EnqueueOptions extends JobQueueEnqueueOptions {
+  /** Chosen by the caller; generated when absent. */
   jobId?: string;
 }
 
@@ -55,25 +53,27 @@ const JOB_ID = /^(?!\d+$)[A-Za-z0-9_-]{1,128}$/;
 const WAITING_STATES: ReadonlySet<string> = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
 
 /** The code-jobs queue as the API sees it: enqueue (idempotent), look up, cancel, readiness. */
-export class CodeJobQueue {
+export class CodeJobQueue implements JobQueue {
   /** The BullMQ queue, for Bull Board. */
   readonly queue: Queue;
   readonly prefix: string;
   private readonly redis: Redis;
   private readonly idempotencyTtlMs: number;
+  private readonly backoffDelayMs: number;
   private readonly cancelFlagTtlMs: number;
 
   constructor(deps: CodeJobQueueDeps) {
     this.redis = deps.redis;
     this.prefix = deps.prefix ?? DEFAULT_QUEUE_PREFIX;
     this.idempotencyTtlMs = deps.idempotencyTtlMs ?? 24 * HOUR_MS;
+    this.backoffDelayMs = deps.backoffDelayMs ?? 15_000;
     this.cancelFlagTtlMs = deps.cancelFlagTtlMs ?? 24 * HOUR_MS;
     const defaultJobOptions: JobsOptions = {
       // A job is retried only for errors its processor marks retryable (others become UnrecoverableError);
       // three tries ride out a sandbox or forge blip without hammering a failing dependency.
       attempts: deps.attempts ?? 3,
       // Exponential: 15 s, then 30 s. Long enough for a rate limit or a restarting service to recover.
-      backoff: { type: 'exponential', delay: deps.backoffDelayMs ?? 15_000 },
+      backoff: { type: 'exponential', delay: this.backoffDelayMs },
       // BullMQ's record is only the queue's view (Bull Board); progress, status and results are in the job's
       // own event stream with its own retention. Failed jobs are kept longer, for post-mortems. Ages are in
       // seconds; the counts bound Redis memory whatever the age.
@@ -94,6 +94,7 @@ export class CodeJobQueue {
       if (existing !== undefined) return { jobId: existing, created: false };
     }
     try {
+      await opts.beforeAdd?.(jobId);
       await this.queue.add(CODE_JOB_NAME, data, { jobId });
     } catch (err) {
       // Free the key, but only if it is still ours, so the client's retry can create the job.
@@ -103,6 +104,11 @@ export class CodeJobQueue {
       throw err;
     }
     return { jobId, created: true };
+  }
+
+  /** The delay BullMQ waits before the next attempt, after `attemptsMade` failed ones (exponential backoff). */
+  retryDelayMs(attemptsMade: number): number {
+    return this.backoffDelayMs * 2 ** Math.max(0, attemptsMade - 1);
   }
 
   async getJob(jobId: string): Promise<CodeJobSnapshot | null> {
