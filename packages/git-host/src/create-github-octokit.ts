@@ -13,7 +13,13 @@ export interface GitHubOctokitOptions {
    * @octokit/plugin-throttling; on unless `enabled: false`. It spaces writes 1000 ms apart as GitHub asks,
    * which is right in production and far too slow for tests.
    */
-  throttle?: { enabled?: boolean; maxRateLimitRetries?: number };
+  throttle?: {
+    enabled?: boolean;
+    /** How many times one request may wait out a rate limit before failing; 2 unless given. */
+    maxRateLimitRetries?: number;
+    /** What one second of GitHub's `retry-after` is worth; 1000 ms unless given (tests shrink it). */
+    retryAfterBaseValueMs?: number;
+  };
   logger: Logger;
 }
 
@@ -46,6 +52,7 @@ export function createGitHubOctokit(opts: GitHubOctokitOptions): GitHubOctokit {
     },
     throttle: {
       enabled: opts.throttle?.enabled ?? true,
+      retryAfterBaseValue: opts.throttle?.retryAfterBaseValueMs ?? 1000,
       onRateLimit: onLimit('primary'),
       onSecondaryRateLimit: onLimit('secondary'),
     },

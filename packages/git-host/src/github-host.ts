@@ -156,6 +156,7 @@ export class GitHubHost implements GitHost {
     const { data } = await this.call('pulls.list', repo, signal, () =>
       this.octokit.rest.pulls.list({ owner: repo.owner, repo: repo.name, head: `${repo.owner}:${branch}`, state: 'open', per_page: 10, request: { signal } }),
     );
+    if (!Array.isArray(data)) throw new AppError('git_host_failed', 'GitHub pulls.list returned something other than a list', { retryable: true });
     // The head filter is GitHub's; checking the ref again keeps a lenient server from handing us another branch's PR.
     const pr = data.find((p) => p.head.ref === branch);
     return pr === undefined ? undefined : { url: pr.html_url, number: pr.number, branch };

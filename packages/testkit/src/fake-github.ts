@@ -69,10 +69,16 @@ export interface FakeGitHub {
   /**
    * Makes the next `times` (1 unless given) requests with `method` whose path matches answer `status`
    * with a JSON error instead. A string pattern must equal the logged path (see FakeRequestLogEntry.path);
-   * a RegExp is tested against it.
+   * a RegExp is tested against it. `response` replaces the default `{message: 'Injected failure'}` body
+   * and adds headers (e.g. `retry-after` for rate limits).
    */
-  failNext(method: string, pathPattern: string | RegExp, status: number, times?: number): void;
+  failNext(method: string, pathPattern: string | RegExp, status: number, times?: number, response?: FakeResponseOverride): void;
   close(): Promise<void>;
+}
+
+export interface FakeResponseOverride {
+  body?: unknown;
+  headers?: Record<string, string>;
 }
 
 interface RepoState {
@@ -89,6 +95,7 @@ interface Fault {
   pattern: string | RegExp;
   status: number;
   remaining: number;
+  response: FakeResponseOverride;
 }
 
 interface ApiContext {
@@ -575,7 +582,8 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     const fault = takeFault(method, decoded);
     if (fault !== undefined) {
       req.resume();
-      sendJson(res, fault.status, { message: `Injected failure (${fault.status})`, documentation_url: DOCS_URL });
+      const body = 'body' in fault.response ? fault.response.body : { message: `Injected failure (${fault.status})`, documentation_url: DOCS_URL };
+      sendJson(res, fault.status, body, fault.response.headers);
       return;
     }
     if (isApi) {
@@ -639,8 +647,8 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
       if (pr === undefined) throw new Error(`fake repository ${owner}/${name} has no pull request ${pullNumber}`);
       pr.state = 'closed';
     },
-    failNext(method, pathPattern, status, times = 1) {
-      faults.push({ method: method.toUpperCase(), pattern: pathPattern, status, remaining: times });
+    failNext(method, pathPattern, status, times = 1, response = {}) {
+      faults.push({ method: method.toUpperCase(), pattern: pathPattern, status, remaining: times, response });
     },
     async close() {
       await new Promise<void>((resolve) => {
@@ -686,14 +694,14 @@ function validationFailed(error: Record<string, string>): ApiResponse {
   return { status: 422, body: { message: 'Validation Failed', errors: [error], documentation_url: DOCS_URL, status: '422' } };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (status === 204 || body === undefined) {
-    res.writeHead(status);
+    res.writeHead(status, headers);
     res.end();
     return;
   }
   const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(data) });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(data), ...headers });
   res.end(data);
 }
 
