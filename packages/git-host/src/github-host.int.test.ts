@@ -266,9 +266,13 @@ describe('GitHubHost against the fake GitHub', () => {
     for (const line of logLines) expect(line).not.toContain(wrongToken);
   });
 
-  it('maps a missing repository or branch on clone', async () => {
+  it('maps a missing repository or branch on clone, and leaves no temporary directory behind', async () => {
+    const checkoutDirs = async (): Promise<string[]> => (await readdir(os.tmpdir())).filter((n) => n.startsWith('tinyb-checkout-'));
+    const before = await checkoutDirs();
     await expect(host.downloadCheckout({ owner: 'acme', name: 'ghost' }, 'main', signal)).rejects.toMatchObject({ code: 'repo_not_found' });
     await expect(host.downloadCheckout(repo, 'no-such-branch', signal)).rejects.toMatchObject({ code: 'branch_not_found' });
+    await host.downloadCheckout(repo, 'main', signal);
+    expect(await checkoutDirs()).toEqual(before);
   });
 
   it('reports a broken git server as a retryable clone failure', async () => {
