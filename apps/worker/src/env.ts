@@ -22,6 +22,8 @@ const WorkerEnv = z
 
     GITHUB_TOKEN: z.string().min(1, 'is required (a token with contents:write and pull_requests:write)'),
     GITHUB_API_URL: z.string().url().default('https://api.github.com'),
+    /** GitHub's write spacing (one write a second). Turn off only for a GitHub Enterprise without secondary limits, or a local fake. */
+    GITHUB_THROTTLE: booleanFromEnv.default(true),
 
     ANTHROPIC_API_KEY: z.string().min(1, 'is required for the claude-code agent'),
     ANTHROPIC_BASE_URL: z.string().url().optional(),

@@ -1,0 +1,238 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TinyBackspaceClient, sseMessages } from '@tinyb/client';
+import type { JobEvent } from '@tinyb/contracts';
+import { freePort, startApp, waitForHttp, type AppProcess } from '@tinyb/testkit/app-process';
+import { FAKE_FILES, startFakeAnthropic, type FakeAnthropic } from '@tinyb/testkit/fake-anthropic';
+import { startFakeGitHub, type FakeGitHub } from '@tinyb/testkit/fake-github';
+import { RedisFixture } from '@tinyb/testkit/redis';
+
+/**
+ * The whole service as a user runs it: the API and a worker as real processes, the real claude binary in
+ * real bubblewrap sandboxes against the fake model, real Octokit and git against the fake GitHub.
+ */
+jest.setTimeout(120_000);
+
+const GITHUB_TOKEN = 'ghp_e2eSecretToken0123456789abcdefABCDEF';
+const API_KEY = 'sk-ant-e2e-model-key';
+
+describe('end to end: prompt → pull request', () => {
+  let fixture: RedisFixture;
+  let github: FakeGitHub;
+  let model: FakeAnthropic;
+  let api: AppProcess;
+  let worker: AppProcess;
+  let sandboxRoot: string;
+  let baseUrl: string;
+  let client: TinyBackspaceClient;
+
+  beforeAll(async () => {
+    fixture = new RedisFixture('e2e');
+    github = await startFakeGitHub({ token: GITHUB_TOKEN });
+    model = await startFakeAnthropic({ apiKey: API_KEY });
+    await github.createRepo('acme', 'app', {
+      private: true,
+      files: {
+        'README.md': `# App\n\n${FAKE_FILES.readmeOldLine}\n`,
+        [FAKE_FILES.obsoletePath]: 'old\n',
+        'scripts/run.sh': { content: '#!/bin/sh\necho run\n', mode: '100755' },
+      },
+    });
+    sandboxRoot = await mkdtemp(join(tmpdir(), 'tinyb-e2e-sandboxes-'));
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    const shared = {
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_PREFIX: fixture.prefix,
+      GITHUB_URL: github.url,
+      LOG_LEVEL: 'info',
+    };
+    api = startApp('api', { ...shared, PORT: String(port), HOST: '127.0.0.1', SSE_HEARTBEAT_MS: '1000' });
+    worker = startApp('worker', {
+      ...shared,
+      GITHUB_TOKEN,
+      GITHUB_API_URL: github.apiUrl,
+      GITHUB_THROTTLE: 'false',
+      ANTHROPIC_API_KEY: API_KEY,
+      ANTHROPIC_BASE_URL: model.url,
+      WORKER_CONCURRENCY: '2',
+      SANDBOX_ROOT: sandboxRoot,
+      AGENT_TIMEOUT_MS: '60000',
+    });
+    await Promise.all([waitForHttp(`${baseUrl}/ready`), worker.waitForOutput('worker started', 60_000)]);
+    client = new TinyBackspaceClient({ baseUrl });
+  });
+
+  afterAll(async () => {
+    const codes = await Promise.all([api?.stop(), worker?.stop()]);
+    // Secrets never reach the logs.
+    for (const app of [api, worker]) {
+      expect(app.output()).not.toContain(GITHUB_TOKEN);
+      expect(app.output()).not.toContain(API_KEY);
+    }
+    expect(codes).toEqual([0, 0]);
+    await Promise.all([github?.close(), model?.close()]);
+    await rm(sandboxRoot, { recursive: true, force: true });
+    await fixture.cleanup();
+  });
+
+  const submit = async (prompt: string, extra: Record<string, unknown> = {}) => {
+    const res = await fetch(`${baseUrl}/api/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ repo_url: `${github.url}/acme/app`, prompt, ...extra }),
+    });
+    expect(res.status).toBe(202);
+    return ((await res.json()) as { id: string }).id;
+  };
+
+  /** Reads the job's SSE stream to its end with plain fetch, keeping each frame's id. */
+  const readAll = async (jobId: string, lastEventId?: string) => {
+    const res = await fetch(`${baseUrl}/api/jobs/${jobId}/events`, {
+      headers: lastEventId ? { 'Last-Event-ID': lastEventId } : {},
+    });
+    const frames: { id: string; event: JobEvent }[] = [];
+    for await (const m of sseMessages(res)) frames.push({ id: m.id ?? '', event: JSON.parse(m.data) as JobEvent });
+    return frames;
+  };
+
+  const cloneBranch = (branch: string) => {
+    const dir = execFileSync('mktemp', ['-d']).toString().trim();
+    execFileSync('git', ['clone', '-q', '--branch', branch, github.repoDir('acme', 'app'), dir]);
+    return dir;
+  };
+
+  it('opens a pull request with exactly the agent\'s changes, streaming every step live', async () => {
+    const jobId = await submit('[scenario:multi] Tidy up the docs');
+    const frames = await readAll(jobId);
+    const types = frames.map((f) => f.event.type);
+
+    expect(types[0]).toBe('job.queued');
+    expect(types.at(-1)).toBe('job.succeeded');
+    const steps = frames.flatMap((f) => (f.event.type === 'step.completed' ? [f.event.step] : []));
+    expect(steps).toEqual(['create_sandbox', 'clone', 'run_agent', 'commit', 'push_branch', 'open_pr', 'destroy_sandbox']);
+    // Agent events arrive inside the run_agent step, in order.
+    const agentStart = types.indexOf('step.started', types.indexOf('step.completed', types.indexOf('step.completed') + 1));
+    const agentEvents = types.filter((t) => t.startsWith('agent.'));
+    expect(agentEvents).toEqual(expect.arrayContaining(['agent.message', 'agent.tool_call', 'agent.tool_result', 'agent.usage']));
+    expect(types.indexOf('agent.message')).toBeGreaterThan(agentStart);
+    const toolCalls = frames.flatMap((f) => (f.event.type === 'agent.tool_call' ? [f.event.tool] : []));
+    expect(toolCalls).toEqual(['Write', 'Read', 'Edit', 'Bash']);
+
+    const succeeded = frames.at(-1)!.event;
+    if (succeeded.type !== 'job.succeeded') throw new Error('expected success');
+    const { result } = succeeded;
+    expect(result.outcome).toBe('pr_opened');
+    expect(result.filesChanged).toEqual(
+      expect.arrayContaining([
+        { path: FAKE_FILES.notesPath, change: 'added' },
+        { path: FAKE_FILES.readmePath, change: 'modified' },
+        { path: FAKE_FILES.obsoletePath, change: 'deleted' },
+      ]),
+    );
+    expect(result.filesChanged).toHaveLength(3);
+    expect(result.usage).toMatchObject({ inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
+
+    // The pull request on the fake GitHub, and the branch's real content.
+    const pulls = github.pulls('acme', 'app');
+    const pr = pulls.find((p) => p.number === result.pr!.number)!;
+    expect(pr).toMatchObject({ state: 'open', base: { ref: 'main' }, head: { ref: `tinyb/${jobId}` } });
+    expect(pr.htmlUrl).toBe(result.pr!.url);
+    expect(pr.body).toContain(jobId);
+    expect(pr.body).toContain(FAKE_FILES.notesPath);
+    expect(pr.body).toContain(result.summary);
+    const dir = cloneBranch(`tinyb/${jobId}`);
+    expect(await readFile(join(dir, FAKE_FILES.notesPath), 'utf8')).toBe(FAKE_FILES.notesContent);
+    expect(await readFile(join(dir, 'README.md'), 'utf8')).toBe(`# App\n\n${FAKE_FILES.readmeNewLine}\n`);
+    await expect(stat(join(dir, FAKE_FILES.obsoletePath))).rejects.toThrow();
+    expect((await stat(join(dir, 'scripts/run.sh'))).mode & 0o111).not.toBe(0);
+    const parents = execFileSync('git', ['-C', dir, 'log', '--format=%P', '-1']).toString().trim();
+    expect(parents).toBe(pr.base.sha);
+    await rm(dir, { recursive: true, force: true });
+
+    // Status agrees with the stream.
+    expect(await client.status(jobId)).toMatchObject({ state: 'succeeded', step: null, attempt: 1, result });
+
+    // A reconnect with Last-Event-ID loses and repeats nothing.
+    for (const cut of [1, Math.floor(frames.length / 2), frames.length - 2]) {
+      const rest = await readAll(jobId, frames[cut - 1]!.id);
+      expect(rest.map((f) => f.id)).toEqual(frames.slice(cut).map((f) => f.id));
+    }
+    // Nothing is left of the sandbox.
+    expect(await readdir(sandboxRoot)).toEqual([]);
+  });
+
+  it('keeps the GitHub token out of the sandbox: the agent sees no token in env, .git/config or git config', async () => {
+    const jobId = await submit('[scenario:env-probe] Show me the environment');
+    const frames = await readAll(jobId);
+    expect(frames.at(-1)!.event).toMatchObject({ type: 'job.succeeded', result: { outcome: 'no_changes' } });
+
+    // The probe really ran and its output went back to the model...
+    const probe = frames.find((f) => f.event.type === 'agent.tool_result');
+    expect(probe?.event).toMatchObject({ ok: true });
+    const sentToModel = model.requests.filter((r) => r.rawBody.includes('Probe environment') || r.rawBody.includes('remote.origin.url'));
+    expect(sentToModel.some((r) => r.rawBody.includes('remote.origin.url'))).toBe(true);
+    // ...and nowhere in what the model saw, nor in any event, is the token.
+    for (const r of model.requests) expect(r.rawBody).not.toContain(GITHUB_TOKEN);
+    for (const f of frames) expect(JSON.stringify(f.event)).not.toContain(GITHUB_TOKEN);
+    expect(github.pulls('acme', 'app').every((p) => !p.body.includes(GITHUB_TOKEN))).toBe(true);
+  });
+
+  it('ends with outcome no_changes, and no pull request, when the agent changes nothing', async () => {
+    const before = github.pulls('acme', 'app').length;
+    const jobId = await submit('[scenario:noop] Nothing to do here');
+    const frames = await readAll(jobId);
+    const last = frames.at(-1)!.event;
+    expect(last).toMatchObject({
+      type: 'job.succeeded',
+      result: { outcome: 'no_changes', filesChanged: [], summary: 'Nothing to change.' },
+    });
+    expect(frames.map((f) => f.event.type)).not.toContain('pr.created');
+    expect(github.pulls('acme', 'app')).toHaveLength(before);
+  });
+
+  it('cancels a running job: the agent is killed, the sandbox destroyed, the job ends cancelled', async () => {
+    const jobId = await submit('[scenario:slow] Take your time');
+    const seen: JobEvent[] = [];
+    const started = Date.now();
+    for await (const { event } of client.events(jobId)) {
+      seen.push(event);
+      if (event.type === 'agent.tool_call') {
+        const res = await fetch(`${baseUrl}/api/jobs/${jobId}`, { method: 'DELETE' });
+        expect(res.status).toBe(202);
+        expect(await res.json()).toMatchObject({ status: 'cancelling' });
+      }
+    }
+    expect(Date.now() - started).toBeLessThan(30_000); // not the agent's 60 s sleep
+    const types = seen.map((e) => e.type);
+    expect(types).toContain('job.cancel_requested');
+    expect(types.at(-1)).toBe('job.cancelled');
+    expect(types).not.toContain('job.failed');
+    expect(seen).toContainEqual(expect.objectContaining({ type: 'step.completed', step: 'destroy_sandbox' }));
+    expect(await client.status(jobId)).toMatchObject({ state: 'cancelled', cancelRequested: true });
+    expect(await readdir(sandboxRoot)).toEqual([]);
+    // No `sleep 60` (the agent's tool) survives.
+    expect(execFileSync('ps', ['-eo', 'args']).toString()).not.toMatch(/^sleep 60$/m);
+  });
+
+  it('serves the original POST /code stream for the same pipeline', async () => {
+    const res = await fetch(`${baseUrl}/code`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ repoUrl: `${github.url}/acme/app`, prompt: '[scenario:write] Add a hello file' }),
+    });
+    expect(res.status).toBe(200);
+    const frames: { type: string; [k: string]: unknown }[] = [];
+    for await (const m of sseMessages(res)) frames.push(JSON.parse(m.data) as { type: string });
+    const types = frames.map((f) => f.type);
+    expect(types).toEqual(expect.arrayContaining(['progress', 'AI Message', 'Tool: Write', 'pr_created', 'complete']));
+    expect(types.at(-1)).toBe('complete');
+    const created = frames.find((f) => f.type === 'pr_created')!;
+    expect(created).toMatchObject({ files_changed: [FAKE_FILES.helloPath], branch_name: expect.stringMatching(/^tinyb\//) });
+    const dir = cloneBranch(String(created['branch_name']));
+    expect(await readFile(join(dir, FAKE_FILES.helloPath), 'utf8')).toBe(FAKE_FILES.helloContent);
+    await rm(dir, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,135 @@
+import { hostname } from 'node:os';
+import { ClaudeCodeAgent, resolveClaudeExecutable } from '@tinyb/agents';
+import { AppError, type CodingAgent, type SandboxProvider } from '@tinyb/core';
+import { RedisJobEvents } from '@tinyb/events';
+import { GitHubHost, createGitHubOctokit } from '@tinyb/git-host';
+import {
+  CodeJobQueue,
+  createCodeWorker,
+  createRedisConnection,
+  listenForCancelRequests,
+  redisConnectionOptions,
+} from '@tinyb/queue';
+import { createLogger, loadDotEnv, runMain } from '@tinyb/runtime';
+import { LocalSandboxProvider, findBwrap } from '@tinyb/sandbox';
+import { loadWorkerEnv, type WorkerEnv } from './env.js';
+import { SHUTDOWN_REASON, createProcessor } from './processor.js';
+
+/** The worker's composition root: the only place that reads the environment and builds adapters. */
+runMain(async () => {
+  loadDotEnv();
+  const env = loadWorkerEnv();
+  const logger = createLogger({ name: 'worker', level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? env.NODE_ENV !== 'production' });
+  const workerId = `${hostname()}:${process.pid}`;
+
+  const sandboxProvider = await createSandboxProvider(env, logger);
+  const agents = new Map<string, CodingAgent>([['claude-code', createClaudeAgent(env)]]);
+  const gitHost = new GitHubHost({
+    octokit: createGitHubOctokit({
+      token: env.GITHUB_TOKEN,
+      apiUrl: env.GITHUB_API_URL,
+      throttle: { enabled: env.GITHUB_THROTTLE },
+      logger,
+    }),
+    gitUrl: env.GITHUB_URL,
+    token: env.GITHUB_TOKEN,
+    logger,
+  });
+
+  const connection = redisConnectionOptions(env.REDIS_URL);
+  const redis = createRedisConnection(env.REDIS_URL, logger);
+  const events = new RedisJobEvents({ redis, keyPrefix: env.REDIS_PREFIX, retentionMs: env.EVENTS_RETENTION_MS, logger });
+  const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, logger });
+
+  const processor = createProcessor({
+    pipeline: {
+      sandboxProvider,
+      agents,
+      gitHost,
+      branchPrefix: env.BRANCH_PREFIX,
+      limits: {
+        agentTimeoutMs: env.AGENT_TIMEOUT_MS,
+        agentMaxTurns: env.AGENT_MAX_TURNS,
+        maxFiles: env.MAX_CHANGED_FILES,
+        maxTotalBytes: env.MAX_CHANGE_BYTES,
+        commandTimeoutMs: 5 * 60_000,
+      },
+    },
+    events,
+    isCancelRequested: (jobId) => queue.isCancelRequested(jobId),
+    logger,
+    workerId,
+    jobTimeoutMs: env.JOB_TIMEOUT_MS,
+    retryDelayMs: (attemptsMade) => queue.retryDelayMs(attemptsMade),
+  });
+
+  const worker = createCodeWorker(processor, {
+    connection,
+    prefix: env.REDIS_PREFIX,
+    concurrency: env.WORKER_CONCURRENCY,
+  });
+  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  // A job whose worker died more often than BullMQ allows is failed by the stalled checker, not by our
+  // processor: record its end here, or its clients would wait for a terminal event forever.
+  worker.on('failed', (job, err) => {
+    if (job?.id && err.message.includes('stalled more than allowable limit')) {
+      void events
+        .publish(job.id, { type: 'job.failed', error: { code: 'worker_lost', message: 'the job\'s worker stopped responding too many times' } })
+        .catch((e: unknown) => logger.error({ err: e, jobId: job.id }, 'could not record a stalled job as failed'));
+    }
+  });
+
+  const cancels = await listenForCancelRequests({
+    redis,
+    prefix: env.REDIS_PREFIX,
+    onCancel: (jobId) => {
+      if (worker.cancelJob(jobId, 'cancelled')) logger.info({ jobId }, 'cancelling running job');
+    },
+  });
+
+  logger.info(
+    { workerId, concurrency: env.WORKER_CONCURRENCY, sandbox: sandboxProvider.name, agents: [...agents.keys()] },
+    'worker started',
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, graceMs: env.WORKER_SHUTDOWN_TIMEOUT_MS }, 'worker stopping: no new jobs, waiting for running ones');
+    // Past the grace period, running jobs are aborted as `worker_lost` (retryable) and go back to the queue.
+    const deadline = setTimeout(() => worker.cancelAllJobs(SHUTDOWN_REASON), env.WORKER_SHUTDOWN_TIMEOUT_MS);
+    await worker.close();
+    clearTimeout(deadline);
+    await cancels.close();
+    await events.close();
+    await queue.close();
+    await redis.quit().catch(() => redis.disconnect());
+    logger.info({}, 'worker stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+});
+
+async function createSandboxProvider(env: WorkerEnv, logger: ReturnType<typeof createLogger>): Promise<SandboxProvider> {
+  const rootDir = env.SANDBOX_ROOT === undefined ? {} : { rootDir: env.SANDBOX_ROOT };
+  if (findBwrap()) return LocalSandboxProvider.create({ isolation: 'bwrap', ...rootDir });
+  if (!env.SANDBOX_ALLOW_UNISOLATED) {
+    throw new AppError(
+      'sandbox_unavailable',
+      'bubblewrap (bwrap) is not installed: install it (apt-get install bubblewrap) or set SANDBOX_ALLOW_UNISOLATED=true',
+    );
+  }
+  logger.warn({}, 'SANDBOX_ALLOW_UNISOLATED=true: agents run WITHOUT isolation, directly on this machine');
+  return LocalSandboxProvider.create({ isolation: 'none', ...rootDir });
+}
+
+function createClaudeAgent(env: WorkerEnv): ClaudeCodeAgent {
+  return new ClaudeCodeAgent({
+    executable: env.CLAUDE_CODE_PATH ?? resolveClaudeExecutable(),
+    apiKey: env.ANTHROPIC_API_KEY,
+    ...(env.ANTHROPIC_BASE_URL ? { baseUrl: env.ANTHROPIC_BASE_URL } : {}),
+    ...(env.CLAUDE_MODEL ? { defaultModel: env.CLAUDE_MODEL } : {}),
+  });
+}
