@@ -14,6 +14,8 @@ const ApiEnv = z.object({
     .default('claude-code')
     .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean)),
   JOB_ATTEMPTS: intFromEnv.min(1).max(10).default(3),
+  /** First retry delay; it doubles with each further attempt. */
+  JOB_BACKOFF_MS: intFromEnv.min(0).default(15_000),
   SSE_HEARTBEAT_MS: intFromEnv.positive().default(15_000),
 }).superRefine((env, ctx) => {
   if (!env.AGENTS.includes(env.DEFAULT_AGENT)) {

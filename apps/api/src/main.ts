@@ -16,7 +16,7 @@ runMain(async () => {
   const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
   const redis = createRedisConnection(env.REDIS_URL, logger);
-  const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, attempts: env.JOB_ATTEMPTS, logger });
+  const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, attempts: env.JOB_ATTEMPTS, backoffDelayMs: env.JOB_BACKOFF_MS, logger });
   const events = new RedisJobEvents({ redis, keyPrefix: env.REDIS_PREFIX, retentionMs: env.EVENTS_RETENTION_MS, logger });
 
   const board = new ExpressAdapter();

@@ -23,7 +23,9 @@ describe('end to end: prompt → pull request', () => {
   let github: FakeGitHub;
   let model: FakeAnthropic;
   let api: AppProcess;
-  let worker: AppProcess;
+  /** Two workers on the same Redis; tests that stop one start a replacement. */
+  const workers: AppProcess[] = [];
+  let stoppedCodes: (number | null)[] = [];
   let sandboxRoot: string;
   let baseUrl: string;
   let client: TinyBackspaceClient;
@@ -49,30 +51,47 @@ describe('end to end: prompt → pull request', () => {
       GITHUB_URL: github.url,
       LOG_LEVEL: 'info',
     };
-    api = startApp('api', { ...shared, PORT: String(port), HOST: '127.0.0.1', SSE_HEARTBEAT_MS: '1000' });
-    worker = startApp('worker', {
+    api = startApp('api', {
       ...shared,
-      GITHUB_TOKEN,
-      GITHUB_API_URL: github.apiUrl,
-      GITHUB_THROTTLE: 'false',
-      ANTHROPIC_API_KEY: API_KEY,
-      ANTHROPIC_BASE_URL: model.url,
-      WORKER_CONCURRENCY: '2',
-      SANDBOX_ROOT: sandboxRoot,
-      AGENT_TIMEOUT_MS: '60000',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      SSE_HEARTBEAT_MS: '1000',
+      JOB_BACKOFF_MS: '200',
     });
-    await Promise.all([waitForHttp(`${baseUrl}/ready`), worker.waitForOutput('worker started', 60_000)]);
+    startWorker = () => {
+      const worker = startApp('worker', {
+        ...shared,
+        GITHUB_TOKEN,
+        GITHUB_API_URL: github.apiUrl,
+        GITHUB_THROTTLE: 'false',
+        GITHUB_RETRIES: '0',
+        ANTHROPIC_API_KEY: API_KEY,
+        ANTHROPIC_BASE_URL: model.url,
+        WORKER_CONCURRENCY: '2',
+        WORKER_SHUTDOWN_TIMEOUT_MS: '3000',
+        SANDBOX_ROOT: sandboxRoot,
+        AGENT_TIMEOUT_MS: '60000',
+      });
+      workers.push(worker);
+      return worker;
+    };
+    const initial = [startWorker(), startWorker()];
+    await Promise.all([waitForHttp(`${baseUrl}/ready`), ...initial.map((w) => w.waitForOutput('worker started', 60_000))]);
     client = new TinyBackspaceClient({ baseUrl });
   });
 
+  let startWorker: () => AppProcess;
+  const workerOf = (workerId: string) => workers.find((w) => workerId.endsWith(`:${w.child.pid}`));
+
   afterAll(async () => {
-    const codes = await Promise.all([api?.stop(), worker?.stop()]);
+    const codes = [...stoppedCodes, ...(await Promise.all([api, ...workers].map((app) => app?.stop())))];
     // Secrets never reach the logs.
-    for (const app of [api, worker]) {
+    for (const app of [api, ...workers]) {
       expect(app.output()).not.toContain(GITHUB_TOKEN);
       expect(app.output()).not.toContain(API_KEY);
     }
-    expect(codes).toEqual([0, 0]);
+    // Every process, including the workers stopped mid-job, exited cleanly.
+    expect(codes.every((c) => c === 0)).toBe(true);
     await Promise.all([github?.close(), model?.close()]);
     await rm(sandboxRoot, { recursive: true, force: true });
     await fixture.cleanup();
@@ -215,6 +234,81 @@ describe('end to end: prompt → pull request', () => {
     expect(await readdir(sandboxRoot)).toEqual([]);
     // No `sleep 60` (the agent's tool) survives.
     expect(execFileSync('ps', ['-eo', 'args']).toString()).not.toMatch(/^sleep 60$/m);
+  });
+
+  it('shares jobs between worker processes', async () => {
+    const ids = await Promise.all([1, 2, 3, 4].map((n) => submit(`[scenario:noop] job ${n}`)));
+    const workerIds = new Set<string>();
+    for (const id of ids) {
+      for (const { event } of await readAll(id)) {
+        if (event.type === 'job.started') workerIds.add(event.workerId);
+        if (event.type === 'job.succeeded') expect(event.result.outcome).toBe('no_changes');
+      }
+    }
+    expect(workerIds.size).toBe(2);
+  });
+
+  it('retries a job that failed for a retryable reason into the same branch and a single pull request', async () => {
+    const before = github.pulls('acme', 'app').length;
+    github.failNext('POST', /\/pulls$/, 503);
+    const jobId = await submit('[scenario:write] Add a hello file, second try');
+    const frames = await readAll(jobId);
+    const types = frames.map((f) => f.event.type);
+    const retrying = frames.find((f) => f.event.type === 'job.retrying')?.event;
+    expect(retrying).toMatchObject({ attempt: 1, error: { code: 'git_host_failed', step: 'open_pr' }, delayMs: 200 });
+    expect(types.filter((t) => t === 'job.started')).toHaveLength(2);
+    expect(types.at(-1)).toBe('job.succeeded');
+    // Both attempts pushed the same branch; only one pull request exists for it.
+    const branch = `tinyb/${jobId}`;
+    const pushes = frames.filter((f) => f.event.type === 'step.completed' && f.event.step === 'push_branch');
+    expect(pushes).toHaveLength(2);
+    const pulls = github.pulls('acme', 'app');
+    expect(pulls).toHaveLength(before + 1);
+    expect(pulls.filter((p) => p.head.ref === branch)).toHaveLength(1);
+    expect(await client.status(jobId)).toMatchObject({ state: 'succeeded', attempt: 2 });
+  });
+
+  it('lets a running job finish when its worker gets SIGTERM', async () => {
+    const jobId = await submit('[scenario:write] Add a hello file before shutdown');
+    let stopping: Promise<number | null> | undefined;
+    let holder: string | undefined;
+    for await (const { event } of client.events(jobId)) {
+      if (event.type === 'job.started') {
+        holder = event.workerId;
+        const worker = workerOf(event.workerId)!;
+        stopping = worker.stop('SIGTERM');
+      }
+      if (event.type === 'job.succeeded') expect(event.result.outcome).toBe('pr_opened');
+    }
+    expect((await client.status(jobId)).state).toBe('succeeded');
+    stoppedCodes.push(await stopping!);
+    workers.splice(workers.indexOf(workerOf(holder!)!), 1);
+    expect(stoppedCodes.at(-1)).toBe(0);
+    await startWorker().waitForOutput('worker started', 60_000);
+  });
+
+  it('hands a job back to the queue when its worker stops for longer than the grace period', async () => {
+    const jobId = await submit('[scenario:slow] Outlive the shutdown grace');
+    const events: JobEvent[] = [];
+    let firstHolder: AppProcess | undefined;
+    for await (const { event } of client.events(jobId)) {
+      events.push(event);
+      if (event.type === 'agent.tool_call' && !firstHolder) {
+        const started = events.find((e) => e.type === 'job.started');
+        firstHolder = workerOf(started!.type === 'job.started' ? started!.workerId : '')!;
+        void firstHolder.stop('SIGTERM').then((code) => stoppedCodes.push(code));
+      }
+      // The second attempt, on the other worker: cancel it to finish the test.
+      if (event.type === 'agent.tool_call' && events.filter((e) => e.type === 'job.started').length === 2) {
+        await client.cancel(jobId);
+      }
+    }
+    const starts = events.flatMap((e) => (e.type === 'job.started' ? [e.workerId] : []));
+    expect(starts).toHaveLength(2);
+    expect(starts[0]).not.toBe(starts[1]);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'job.retrying', error: expect.objectContaining({ code: 'worker_lost' }) }));
+    expect(events.at(-1)!.type).toBe('job.cancelled');
+    workers.splice(workers.indexOf(firstHolder!), 1);
   });
 
   it('serves the original POST /code stream for the same pipeline', async () => {

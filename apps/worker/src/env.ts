@@ -24,6 +24,8 @@ const WorkerEnv = z
     GITHUB_API_URL: z.string().url().default('https://api.github.com'),
     /** GitHub's write spacing (one write a second). Turn off only for a GitHub Enterprise without secondary limits, or a local fake. */
     GITHUB_THROTTLE: booleanFromEnv.default(true),
+    /** Retries of a failed GitHub API call (5xx, 429, network) before the job attempt fails. */
+    GITHUB_RETRIES: intFromEnv.min(0).max(10).default(3),
 
     ANTHROPIC_API_KEY: z.string().min(1, 'is required for the claude-code agent'),
     ANTHROPIC_BASE_URL: z.string().url().optional(),

@@ -29,6 +29,7 @@ runMain(async () => {
       token: env.GITHUB_TOKEN,
       apiUrl: env.GITHUB_API_URL,
       throttle: { enabled: env.GITHUB_THROTTLE },
+      retry: { retries: env.GITHUB_RETRIES },
       logger,
     }),
     gitUrl: env.GITHUB_URL,
@@ -60,7 +61,6 @@ runMain(async () => {
     logger,
     workerId,
     jobTimeoutMs: env.JOB_TIMEOUT_MS,
-    retryDelayMs: (attemptsMade) => queue.retryDelayMs(attemptsMade),
   });
 
   const worker = createCodeWorker(processor, {

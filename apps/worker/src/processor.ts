@@ -23,8 +23,6 @@ export interface ProcessorDeps {
   workerId: string;
   /** Wall-clock limit for one attempt, all steps included. */
   jobTimeoutMs: number;
-  /** Retry delay BullMQ will apply, for the `job.retrying` event. */
-  retryDelayMs(attemptsMade: number): number;
 }
 
 /**
@@ -79,7 +77,7 @@ export function createProcessor(deps: ProcessorDeps) {
       }
       const attemptsAllowed = job.opts.attempts ?? 1;
       if (error.retryable && attempt < attemptsAllowed) {
-        await emit({ type: 'job.retrying', attempt, error: jobError, delayMs: deps.retryDelayMs(attempt) });
+        await emit({ type: 'job.retrying', attempt, error: jobError, delayMs: retryDelayMs(job, attempt) });
         logger.warn({ err: error, code: error.code, step }, 'job attempt failed; will retry');
         throw error;
       }
@@ -90,6 +88,15 @@ export function createProcessor(deps: ProcessorDeps) {
       dispose();
     }
   };
+}
+
+/** The delay BullMQ will wait before the next attempt, from the job's own backoff option. */
+function retryDelayMs(job: Job, attemptsMade: number): number {
+  const { backoff } = job.opts;
+  if (backoff === undefined) return 0;
+  if (typeof backoff === 'number') return backoff;
+  const delay = backoff.delay ?? 0;
+  return backoff.type === 'exponential' ? delay * 2 ** (attemptsMade - 1) : delay;
 }
 
 function requireJobId(job: Job): string {

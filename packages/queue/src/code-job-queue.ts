@@ -59,21 +59,19 @@ export class CodeJobQueue implements JobQueue {
   readonly prefix: string;
   private readonly redis: Redis;
   private readonly idempotencyTtlMs: number;
-  private readonly backoffDelayMs: number;
   private readonly cancelFlagTtlMs: number;
 
   constructor(deps: CodeJobQueueDeps) {
     this.redis = deps.redis;
     this.prefix = deps.prefix ?? DEFAULT_QUEUE_PREFIX;
     this.idempotencyTtlMs = deps.idempotencyTtlMs ?? 24 * HOUR_MS;
-    this.backoffDelayMs = deps.backoffDelayMs ?? 15_000;
     this.cancelFlagTtlMs = deps.cancelFlagTtlMs ?? 24 * HOUR_MS;
     const defaultJobOptions: JobsOptions = {
       // A job is retried only for errors its processor marks retryable (others become UnrecoverableError);
       // three tries ride out a sandbox or forge blip without hammering a failing dependency.
       attempts: deps.attempts ?? 3,
       // Exponential: 15 s, then 30 s. Long enough for a rate limit or a restarting service to recover.
-      backoff: { type: 'exponential', delay: this.backoffDelayMs },
+      backoff: { type: 'exponential', delay: deps.backoffDelayMs ?? 15_000 },
       // BullMQ's record is only the queue's view (Bull Board); progress, status and results are in the job's
       // own event stream with its own retention. Failed jobs are kept longer, for post-mortems. Ages are in
       // seconds; the counts bound Redis memory whatever the age.
@@ -104,11 +102,6 @@ export class CodeJobQueue implements JobQueue {
       throw err;
     }
     return { jobId, created: true };
-  }
-
-  /** The delay BullMQ waits before the next attempt, after `attemptsMade` failed ones (exponential backoff). */
-  retryDelayMs(attemptsMade: number): number {
-    return this.backoffDelayMs * 2 ** Math.max(0, attemptsMade - 1);
   }
 
   async getJob(jobId: string): Promise<CodeJobSnapshot | null> {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** The workspace root: the nearest directory above the current one with pnpm-workspace.yaml. */
 export function workspaceRoot(from = process.cwd()): string {
@@ -30,8 +31,9 @@ export interface AppProcess {
  */
 export function startApp(name: 'api' | 'worker', env: Record<string, string>): AppProcess {
   const appDir = join(workspaceRoot(), 'apps', name);
-  const tsx = createRequire(join(appDir, 'package.json')).resolve('tsx/cli');
-  const child = spawn(process.execPath, [tsx, 'src/main.ts'], {
+  // tsx as a loader, not its CLI: one process, so `child.pid` is the app's own pid and signals reach it directly.
+  const tsx = pathToFileURL(createRequire(join(appDir, 'package.json')).resolve('tsx')).href;
+  const child = spawn(process.execPath, ['--import', tsx, 'src/main.ts'], {
     cwd: appDir,
     env: {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',

@@ -42,10 +42,10 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: StepCont
     const box = sandbox;
     const repoDir = `${box.workspaceDir}/repo`;
 
-    const checkout = await runStep('clone', ctx, () => cloneRepo(box, repoDir, repo, job.data.baseBranch, deps, ctx),
+    const checkout = await runStep('clone', ctx, (stepCtx) => cloneRepo(box, repoDir, repo, job.data.baseBranch, deps, stepCtx),
       (c) => `${c.baseBranch} at ${c.baseSha.slice(0, 12)}`);
 
-    const agentRun = await runStep('run_agent', ctx, () =>
+    const agentRun = await runStep('run_agent', ctx, (stepCtx) =>
       agent.run(
         {
           sandbox: box,
@@ -56,19 +56,20 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: StepCont
           timeoutMs: deps.limits.agentTimeoutMs,
           maxTurns: deps.limits.agentMaxTurns,
         },
-        ctx,
+        stepCtx,
       ),
     );
     const usage = agentRun.usage === undefined ? {} : { usage: agentRun.usage };
 
     const branch = `${deps.branchPrefix}${job.id}`;
-    const commit = await runStep('commit', ctx, async () => {
+    const commit = await runStep('commit', ctx, async (stepCtx) => {
       const files = await readChanges(box, repoDir, checkout.baseSha, deps.limits, ctx.signal);
       if (files.length === 0) return null;
       const { title, body, commitMessage } = describePullRequest(job, agentRun.summary, files);
       const sha = await deps.gitHost.createCommit(repo, { baseSha: checkout.baseSha, files, message: commitMessage }, ctx.signal);
       const filesChanged = files.map(({ path, change }) => ({ path, change }));
-      await ctx.emit({ type: 'git.committed', sha, branch, filesChanged });
+      await stepCtx.emit({ type: 'git.committed', sha, branch, filesChanged });
+      stepCtx.logger.info({ sha, files: filesChanged.length }, 'changes committed');
       return { sha, filesChanged, title, body };
     }, (c) => (c ? `${c.filesChanged.length} file(s), ${c.sha.slice(0, 12)}` : 'no changes'));
 

@@ -9,13 +9,15 @@ import type { StepContext } from '../ports/step-context.js';
 export async function runStep<T>(
   step: Step,
   ctx: StepContext,
-  fn: () => Promise<T>,
+  fn: (stepCtx: StepContext) => Promise<T>,
   describe?: (value: T) => string | undefined,
 ): Promise<T> {
   const startedAt = performance.now();
+  // Every log line of the step names it.
+  const stepCtx: StepContext = { ...ctx, logger: ctx.logger.child({ step }) };
   await ctx.emit({ type: 'step.started', step });
   try {
-    const value = await fn();
+    const value = await fn(stepCtx);
     const detail = describe?.(value);
     await ctx.emit({
       type: 'step.completed',
