@@ -5,3 +5,4 @@ export { ClaudeStreamLine } from './claude-code/stream-json-line.js';
 export { NdjsonLines } from './ndjson-lines.js';
 export { runNdjsonCli, type RunNdjsonCliInput, type RunNdjsonCliResult } from './run-ndjson-cli.js';
 export { truncateText } from './truncate-text.js';
+export { repoRelativePath } from './repo-relative-path.js';

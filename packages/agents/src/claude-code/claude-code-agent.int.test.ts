@@ -130,7 +130,7 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
 
     expect(events.map((e) => e.event)).toEqual([
       { type: 'agent.message', text: 'I will create the file.' },
-      { type: 'agent.tool_call', tool: 'Write', callId: expect.any(String), input: { path: `${h.workdir}/${FAKE_FILES.helloPath}` } },
+      { type: 'agent.tool_call', tool: 'Write', callId: expect.any(String), input: { path: FAKE_FILES.helloPath } },
       { type: 'agent.tool_result', tool: 'Write', callId: expect.any(String), ok: true, output: expect.stringContaining('HELLO.md') },
       { type: 'agent.message', text: FAKE_FINAL_TEXT.write },
       { type: 'agent.usage', inputTokens: 200, outputTokens: 40, costUsd: expect.any(Number) },
@@ -158,7 +158,7 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
       type: 'agent.tool_call',
       tool: 'Edit',
       callId: expect.any(String),
-      input: { path: `${h.workdir}/README.md`, oldText: FAKE_FILES.readmeOldLine, newText: FAKE_FILES.readmeNewLine },
+      input: { path: FAKE_FILES.readmePath, oldText: FAKE_FILES.readmeOldLine, newText: FAKE_FILES.readmeNewLine },
     });
   });
 

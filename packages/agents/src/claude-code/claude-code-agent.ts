@@ -82,7 +82,7 @@ export class ClaudeCodeAgent implements CodingAgent {
       argv,
       exec: { cwd: input.workdir, env, timeoutMs: input.timeoutMs, signal: ctx.signal },
       lineSchema: ClaudeStreamLine,
-      toEvents: createClaudeLineMapper(),
+      toEvents: createClaudeLineMapper({ workdir: input.workdir }),
       emit: (event) => ctx.emit(event),
       logger,
     });

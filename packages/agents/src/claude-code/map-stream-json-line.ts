@@ -1,3 +1,4 @@
+import { repoRelativePath } from '../repo-relative-path.js';
 import type { NewJobEvent, ToolInputView, Usage } from '@tinyb/contracts';
 import { truncateText } from '../truncate-text.js';
 import type { ClaudeResultLine, ClaudeStreamLine } from './stream-json-line.js';
@@ -12,7 +13,7 @@ export const MESSAGE_MAX_CHARS = 4000;
  * remembering which tool each call id belongs to, because a tool_result line names only the call id.
  * One mapper per run.
  */
-export function createClaudeLineMapper(): (line: ClaudeStreamLine) => NewJobEvent[] {
+export function createClaudeLineMapper(opts: { workdir?: string } = {}): (line: ClaudeStreamLine) => NewJobEvent[] {
   const toolNames = new Map<string, string>();
 
   return (line) => {
@@ -24,7 +25,7 @@ export function createClaudeLineMapper(): (line: ClaudeStreamLine) => NewJobEven
             if (block.text.trim() !== '') events.push({ type: 'agent.message', text: truncateText(block.text, MESSAGE_MAX_CHARS) });
           } else if ('name' in block && block.type === 'tool_use') {
             toolNames.set(block.id, block.name);
-            events.push({ type: 'agent.tool_call', tool: block.name, callId: block.id, input: toolInputView(block.input) });
+            events.push({ type: 'agent.tool_call', tool: block.name, callId: block.id, input: toolInputView(block.input, opts.workdir) });
           }
         }
         return events;
@@ -60,7 +61,7 @@ export function createClaudeLineMapper(): (line: ClaudeStreamLine) => NewJobEven
  * `old_string`, `command`, `pattern`), so one extraction covers Write/Read/Edit/Bash/Grep/Glob and most
  * others; file contents (`content`) are deliberately left out.
  */
-export function toolInputView(input: Record<string, unknown>): ToolInputView {
+export function toolInputView(input: Record<string, unknown>, workdir?: string): ToolInputView {
   const view: ToolInputView = {};
   const pick = (...keys: string[]) => {
     for (const key of keys) {
@@ -74,7 +75,7 @@ export function toolInputView(input: Record<string, unknown>): ToolInputView {
   const pattern = pick('pattern');
   const oldText = pick('old_string');
   const newText = pick('new_string');
-  if (path !== undefined) view.path = path;
+  if (path !== undefined) view.path = repoRelativePath(path, workdir);
   if (command !== undefined) view.command = command;
   if (pattern !== undefined) view.pattern = pattern;
   if (oldText !== undefined) view.oldText = oldText;
