@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import type { Redis } from 'ioredis';
+import { parseRepoUrl, type CodeJobData } from '@tinyb/contracts';
+import { RedisJobEvents } from '@tinyb/events';
+import { CODE_JOB_NAME, CodeJobQueue } from '@tinyb/queue';
+import { cpuShare, type CpuMeter, type CpuShare, type CpuTime } from './cpu-meter.js';
+import { ratio, round, summarize } from './percentiles.js';
+
+export interface EnqueueBenchOptions {
+  baseUrl: string;
+  /** The bench's own connection, for the in-process rows (one shared connection, as the API has). */
+  redis: Redis;
+  redisPrefix: string;
+  /** Measured requests per row, split evenly over `rounds`. */
+  requests: number;
+  concurrency: number;
+  rounds: number;
+  /** Calls per row run and discarded before the measured rounds, so the JIT, pools and connections are warm. */
+  warmup: number;
+  cpu: CpuMeter;
+}
+
+export interface LoadFigures {
+  jobsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  maxMs: number;
+  ok: number;
+  errors: number;
+  cpu: CpuShare;
+}
+
+export const BENCH_REPO_URL = 'https://github.com/bench/repo';
+const BODY = { repo_url: BENCH_REPO_URL, prompt: 'Add a short paragraph about benchmarks to the README.' };
+
+/**
+ * Enqueue cost, four rows at the same concurrency, each on its own key prefix (latency is per call, jobs/s is
+ * calls completed over the time spent in that row):
+ * - `baseline`: BullMQ `queue.add` of the job data the API would build (same queue options, via CodeJobQueue's Queue);
+ * - `inProcess`: what the route does, without HTTP: `CodeJobQueue.enqueue` with `job.queued` published first;
+ * - `api`: `POST /api/jobs` to the API process; `apiIdempotent`: the same with a fresh `Idempotency-Key` each.
+ */
+export async function benchEnqueue(opts: EnqueueBenchOptions) {
+  const jobData = (): CodeJobData => ({
+    repo: parseRepoUrl(BENCH_REPO_URL, 'https://github.com'),
+    prompt: BODY.prompt,
+    agent: 'claude-code',
+    draft: false,
+    requestedAt: new Date().toISOString(),
+  });
+
+  const baselineQueue = new CodeJobQueue({ redis: opts.redis, prefix: `${opts.redisPrefix}:baseline` });
+  const inProcessQueue = new CodeJobQueue({ redis: opts.redis, prefix: `${opts.redisPrefix}:inproc` });
+  const inProcessEvents = new RedisJobEvents({ redis: opts.redis, keyPrefix: `${opts.redisPrefix}:inproc` });
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
+  const url = new URL('/api/jobs', opts.baseUrl);
+  const body = JSON.stringify(BODY);
+
+  const rows = {
+    baseline: async () => {
+      await baselineQueue.queue.add(CODE_JOB_NAME, jobData(), { jobId: randomUUID() });
+    },
+    inProcess: async () => {
+      const data = jobData();
+      await inProcessQueue.enqueue(data, {
+        beforeAdd: async (jobId) => {
+          await inProcessEvents.publish(jobId, { type: 'job.queued', repoUrl: data.repo.url, agent: data.agent, draft: data.draft });
+        },
+      });
+    },
+    api: () => postJob(agent, url, body, {}),
+    apiIdempotent: () => postJob(agent, url, body, { 'idempotency-key': randomUUID() }),
+  };
+  type Row = keyof typeof rows;
+  const names = Object.keys(rows) as Row[];
+
+  try {
+    process.stderr.write(`bench: enqueue warm-up, ${opts.warmup} per row\n`);
+    for (const name of names) await runLoad(opts.warmup, opts.concurrency, rows[name]);
+    // Rows take turns, a slice at a time, so drift (JIT, GC, Redis growing) spreads over all of them
+    // instead of penalising whichever runs first.
+    const runs = Object.fromEntries(names.map((n) => [n, [] as LoadRun[]])) as Record<Row, LoadRun[]>;
+    for (let round = 0; round < opts.rounds; round++) {
+      process.stderr.write(`bench: enqueue round ${round + 1}/${opts.rounds}\n`);
+      for (const name of names) {
+        const cpuSpan = await opts.cpu.start();
+        const run = await runLoad(Math.ceil(opts.requests / opts.rounds), opts.concurrency, rows[name]);
+        runs[name].push({ ...run, cpu: await cpuSpan() });
+      }
+    }
+    const figures = Object.fromEntries(names.map((n) => [n, loadFigures(runs[n])])) as Record<Row, LoadFigures>;
+    const { baseline } = figures;
+    const ratios = (f: LoadFigures) => ({
+      jobsPerSec: ratio(f.jobsPerSec, baseline.jobsPerSec),
+      p50: ratio(f.p50Ms, baseline.p50Ms),
+      p99: ratio(f.p99Ms, baseline.p99Ms),
+    });
+    return {
+      requestsPerRow: opts.requests,
+      concurrency: opts.concurrency,
+      rounds: opts.rounds,
+      warmupPerRow: opts.warmup,
+      httpClient: `node:http keep-alive Agent, maxSockets ${opts.concurrency}, in the bench process`,
+      ...figures,
+      ratiosToBaseline: { inProcess: ratios(figures.inProcess), api: ratios(figures.api), apiIdempotent: ratios(figures.apiIdempotent) },
+    };
+  } finally {
+    agent.destroy();
+    await inProcessEvents.close();
+    await Promise.all([baselineQueue.close(), inProcessQueue.close()]);
+  }
+}
+
+interface LoadRun {
+  latencies: number[];
+  durationMs: number;
+  errors: number;
+  cpu?: CpuTime;
+}
+
+function loadFigures(runs: readonly LoadRun[]): LoadFigures {
+  const latencies = runs.flatMap((r) => r.latencies);
+  const durationMs = runs.reduce((acc, r) => acc + r.durationMs, 0);
+  const summary = summarize(latencies);
+  return {
+    jobsPerSec: round(latencies.length / (durationMs / 1000), 0),
+    p50Ms: summary.p50,
+    p99Ms: summary.p99,
+    meanMs: summary.mean,
+    maxMs: summary.max,
+    ok: latencies.length,
+    errors: runs.reduce((acc, r) => acc + r.errors, 0),
+    cpu: cpuShare(runs.flatMap((r) => (r.cpu ? [r.cpu] : []))),
+  };
+}
+
+/** Runs `task` `total` times with at most `concurrency` in flight; latency is measured per call. */
+async function runLoad(total: number, concurrency: number, task: () => Promise<void>): Promise<LoadRun> {
+  const latencies: number[] = [];
+  let next = 0;
+  let errors = 0;
+  let firstError: unknown;
+  const lane = async () => {
+    while (next < total) {
+      next++;
+      const start = performance.now();
+      try {
+        await task();
+        latencies.push(performance.now() - start);
+      } catch (err) {
+        errors++;
+        firstError ??= err;
+      }
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, lane));
+  const durationMs = performance.now() - start;
+  if (firstError !== undefined) process.stderr.write(`bench: ${errors} failed, first: ${String(firstError)}\n`);
+  return { latencies, durationMs, errors };
+}
+
+function postJob(agent: Agent, url: URL, body: string, headers: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+      },
+      (res) => {
+        res.resume();
+        res.once('error', reject);
+        res.once('end', () => (res.statusCode === 202 ? resolve() : reject(new Error(`POST /api/jobs answered ${res.statusCode}`))));
+      },
+    );
+    req.once('error', reject);
+    req.end(body);
+  });
+}

@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { Redis } from 'ioredis';
+import { DEFAULT_REDIS_URL, redisConnectionOptions } from '@tinyb/queue';
+import { startApi, type ApiProcess } from './api-process.js';
+import { benchEnqueue } from './bench-enqueue.js';
+import { benchEvents } from './bench-events.js';
+import { CpuMeter } from './cpu-meter.js';
+import { deleteKeysUnder } from './delete-keys.js';
+
+/**
+ * `pnpm bench`: measures the API against raw BullMQ / Redis Streams baselines in one run, on one Redis,
+ * and prints one JSON document to stdout (progress to stderr). A benchmark, not a test: it fails only
+ * when it cannot run.
+ */
+const config = {
+  redisUrl: process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL,
+  enqueue: { requests: 2000, concurrency: 50, rounds: 4, warmup: 300 },
+  events: [
+    // One busy job watched by 100 browsers: 100 events/s published, 10k deliveries/s.
+    { jobs: 1, clientsPerJob: 100, events: 200, intervalMs: 10 },
+    // 100 running jobs, one watcher each, each job 10 events/s: 1k publishes and deliveries/s.
+    { jobs: 100, clientsPerJob: 1, events: 20, intervalMs: 100 },
+  ],
+  waitTimeoutMs: 15_000,
+  /** Past this the run is abandoned (cleaned up, exit code 2). */
+  hardLimitMs: 110_000,
+};
+
+const redisPrefix = `tinyb-bench-${Date.now()}-${randomBytes(3).toString('hex')}`;
+const redis = new Redis(redisConnectionOptions(config.redisUrl));
+let api: ApiProcess | undefined;
+
+let cleaning: Promise<number | undefined> | undefined;
+/**
+ * Ends the run's writers (the bench's connection, then the API), then deletes every key under the run's
+ * prefix on a fresh connection, so nothing still in flight can write a key after the sweep. Runs once,
+ * however many paths (normal end, failure, signal, time limit) call it.
+ */
+function cleanup(): Promise<number | undefined> {
+  cleaning ??= (async () => {
+    await redis.quit().catch(() => redis.disconnect());
+    await api?.stop().catch((err: unknown) => process.stderr.write(`bench: stopping the API: ${String(err)}\n`));
+    const sweeper = new Redis(redisConnectionOptions(config.redisUrl));
+    try {
+      return await deleteKeysUnder(sweeper, redisPrefix);
+    } catch (err) {
+      process.stderr.write(`bench: deleting ${redisPrefix}:* failed: ${String(err)}\n`);
+      return undefined;
+    } finally {
+      await sweeper.quit().catch(() => sweeper.disconnect());
+    }
+  })();
+  return cleaning;
+}
+
+const abandon = (why: string, code: number) => {
+  process.stderr.write(`bench: ${why}, cleaning up\n`);
+  void cleanup().finally(() => process.exit(code));
+};
+const hardLimit = setTimeout(() => abandon(`over ${config.hardLimitMs} ms`, 2), config.hardLimitMs).unref();
+process.once('SIGINT', () => abandon('interrupted', 130));
+process.once('SIGTERM', () => abandon('terminated', 143));
+
+let report: Record<string, unknown> | undefined;
+try {
+  const startedAt = new Date();
+  const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1];
+  process.stderr.write(`bench: starting the API (prefix ${redisPrefix})\n`);
+  api = await startApi({ redisUrl: config.redisUrl, redisPrefix });
+  process.stderr.write(`bench: API pid ${api.pid} at ${api.baseUrl}\n`);
+  const rssAtStart = api.rssMb();
+  const cpu = new CpuMeter(redis, api.pid);
+
+  const enqueue = await benchEnqueue({ baseUrl: api.baseUrl, redis, redisPrefix, cpu, ...config.enqueue });
+  const events = [];
+  for (const scenario of config.events) {
+    events.push(await benchEvents({ api, redis, redisPrefix, cpu, waitTimeoutMs: config.waitTimeoutMs, ...scenario }));
+  }
+
+  report = {
+    meta: {
+      startedAt: startedAt.toISOString(),
+      durationSec: Math.round((Date.now() - startedAt.getTime()) / 100) / 10,
+      node: process.version,
+      cpus: cpus().length,
+      redis: redisVersion,
+      api: 'apps/api/src/main.ts in a child process (node --import tsx), NODE_ENV=production, LOG_LEVEL=warn',
+      apiRssMbAtStart: rssAtStart,
+      note: 'API, Redis and this load generator share the machine; compare each figure with its baseline from the same run. cpu: % of one core.',
+    },
+    enqueue,
+    events,
+  };
+} catch (err) {
+  process.exitCode = 1;
+  process.stderr.write(`bench: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+} finally {
+  const keysDeleted = await cleanup();
+  clearTimeout(hardLimit);
+  if (report) {
+    report['cleanup'] = { redisPrefix, keysDeleted };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  }
+}
