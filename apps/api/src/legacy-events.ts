@@ -101,7 +101,8 @@ export class LegacyTranslator {
 
   private toolCall(event: Extract<JobEvent, { type: 'agent.tool_call' }>): LegacyFrame[] {
     const { input } = event;
-    switch (LEGACY_TOOL[event.tool]) {
+    // Tool names come from agent output: an own-property lookup, so `toString` or `__proto__` is just an unknown tool.
+    switch (Object.hasOwn(LEGACY_TOOL, event.tool) ? LEGACY_TOOL[event.tool] : undefined) {
       case 'Read':
         return [{ type: 'Tool: Read', filepath: input.path ?? '' }];
       case 'Write':

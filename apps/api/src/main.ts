@@ -3,7 +3,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { RedisJobEvents } from '@tinyb/events';
-import { CodeJobQueue, createRedisConnection } from '@tinyb/queue';
+import { CodeJobQueue, createRedisConnection, waitForRedis } from '@tinyb/queue';
 import { createLogger, loadDotEnv, runMain } from '@tinyb/runtime';
 import { createApp } from './create-app.js';
 import { loadApiEnv } from './env.js';
@@ -16,6 +16,7 @@ runMain(async () => {
   const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
   const redis = createRedisConnection(env.REDIS_URL, logger);
+  await waitForRedis(redis, env.REDIS_STARTUP_TIMEOUT_MS);
   const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, attempts: env.JOB_ATTEMPTS, backoffDelayMs: env.JOB_BACKOFF_MS, logger });
   const events = new RedisJobEvents({ redis, keyPrefix: env.REDIS_PREFIX, retentionMs: env.EVENTS_RETENTION_MS, logger });
 

@@ -9,6 +9,7 @@ import {
   createRedisConnection,
   listenForCancelRequests,
   redisConnectionOptions,
+  waitForRedis,
 } from '@tinyb/queue';
 import { createLogger, loadDotEnv, runMain } from '@tinyb/runtime';
 import { LocalSandboxProvider, findBwrap } from '@tinyb/sandbox';
@@ -39,6 +40,7 @@ runMain(async () => {
 
   const connection = redisConnectionOptions(env.REDIS_URL);
   const redis = createRedisConnection(env.REDIS_URL, logger);
+  await waitForRedis(redis, env.REDIS_STARTUP_TIMEOUT_MS);
   const events = new RedisJobEvents({ redis, keyPrefix: env.REDIS_PREFIX, retentionMs: env.EVENTS_RETENTION_MS, logger });
   const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, logger });
 
@@ -82,6 +84,7 @@ runMain(async () => {
   const cancels = await listenForCancelRequests({
     redis,
     prefix: env.REDIS_PREFIX,
+    logger,
     onCancel: (jobId) => {
       if (worker.cancelJob(jobId, 'cancelled')) logger.info({ jobId }, 'cancelling running job');
     },

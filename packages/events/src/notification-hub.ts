@@ -1,3 +1,4 @@
+import { silentLogger, type Logger } from '@tinyb/core';
 import type { Redis } from 'ioredis';
 
 type Listener = () => void;
@@ -21,7 +22,14 @@ export class NotificationHub {
     for (const listener of this.channels.get(channel)?.listeners ?? []) listener();
   };
 
-  constructor(private readonly connect: () => Redis) {}
+  private readonly onError = (err: Error): void => {
+    this.logger.warn({ err: err.message }, 'event notification redis error');
+  };
+
+  constructor(
+    private readonly connect: () => Redis,
+    private readonly logger: Logger = silentLogger,
+  ) {}
 
   /** Subscribes `listener` to `channel`; resolves once messages are flowing, with the function that leaves. */
   async join(channel: string, listener: Listener): Promise<() => Promise<void>> {
@@ -65,6 +73,7 @@ export class NotificationHub {
   detach(): Redis | undefined {
     const connection = this.connection;
     connection?.off('message', this.onMessage);
+    connection?.off('error', this.onError);
     this.connection = undefined;
     this.channels.clear();
     return connection;
@@ -74,6 +83,8 @@ export class NotificationHub {
     if (this.connection === undefined) {
       this.connection = this.connect();
       this.connection.on('message', this.onMessage);
+      // ioredis reconnects and resubscribes by itself; a listener keeps each failed attempt from being "unhandled".
+      this.connection.on('error', this.onError);
     }
     return this.connection;
   }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
 import { isTerminalEvent, type JobStatus, type NewJobEvent } from '@tinyb/contracts';
 import {
@@ -83,7 +84,10 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
         : typeof subscriber === 'function'
           ? subscriber
           : () => subscriber,
+      this.logger,
     );
+    // Every live follower waits on this signal; hundreds of SSE clients are normal, not a leak.
+    setMaxListeners(0, this.closed.signal);
   }
 
   async publish(jobId: string, input: NewJobEvent): Promise<string> {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Logger } from '@tinyb/core';
 import { DEFAULT_QUEUE_PREFIX, queueKeys } from './queue-keys.js';
 
 export interface CancelListener {
@@ -10,6 +11,7 @@ export interface CancelListenerDeps {
   /** Any connection to the queue's Redis; the listener opens its own duplicate for pub/sub and closes it. */
   redis: Redis;
   prefix?: string;
+  logger?: Logger;
   /** Called with each job id a cancel was requested for; a worker passes it to `worker.cancelJob`. */
   onCancel(jobId: string): void;
 }
@@ -23,6 +25,8 @@ export interface CancelListenerDeps {
 export async function listenForCancelRequests(deps: CancelListenerDeps): Promise<CancelListener> {
   const channel = queueKeys.cancelChannel(deps.prefix ?? DEFAULT_QUEUE_PREFIX);
   const connection = deps.redis.duplicate();
+  // ioredis reconnects by itself; without a listener it would print every failed attempt as unhandled.
+  connection.on('error', (err: Error) => deps.logger?.warn({ err: err.message }, 'cancel listener redis error'));
   connection.on('message', (from: string, jobId: string) => {
     if (from === channel && jobId.length > 0 && jobId.length <= 128) deps.onCancel(jobId);
   });

@@ -9,4 +9,4 @@ export {
 export { listenForCancelRequests, type CancelListener, type CancelListenerDeps } from './cancel-listener.js';
 export { createCodeWorker, codeWorkerOptions, type CodeJobProcessor, type CodeWorkerOptions } from './code-worker.js';
 export { DEFAULT_QUEUE_PREFIX } from './queue-keys.js';
-export { createRedisConnection } from './create-redis-connection.js';
+export { createRedisConnection, waitForRedis } from './create-redis-connection.js';

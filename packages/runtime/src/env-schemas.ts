@@ -14,6 +14,8 @@ export const commonEnv = {
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** Key prefix for everything Tiny Backspace stores in Redis (queues and event logs). */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:{}_-]+$/).default('tinyb'),
+  /** How long a starting process waits for Redis before giving up (its supervisor restarts it). */
+  REDIS_STARTUP_TIMEOUT_MS: intFromEnv.positive().default(30_000),
   GITHUB_URL: z.string().url().default('https://github.com'),
   EVENTS_RETENTION_MS: intFromEnv.positive().default(24 * 60 * 60 * 1000),
 };

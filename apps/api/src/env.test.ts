@@ -1,0 +1,87 @@
+import { ConfigError } from '@tinyb/runtime';
+import { loadApiEnv } from './env.js';
+
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadApiEnv(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadApiEnv', () => {
+  it('applies the defaults to an empty environment', () => {
+    expect(loadApiEnv({})).toEqual({
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'info',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_PREFIX: 'tinyb',
+      GITHUB_URL: 'https://github.com',
+      EVENTS_RETENTION_MS: 86_400_000,
+      PORT: 8000,
+      HOST: '0.0.0.0',
+      DEFAULT_AGENT: 'claude-code',
+      AGENTS: ['claude-code'],
+      JOB_ATTEMPTS: 3,
+      JOB_BACKOFF_MS: 15_000,
+      SSE_HEARTBEAT_MS: 15_000,
+    });
+  });
+
+  it('reads what is set, converting numbers, booleans and lists', () => {
+    const env = loadApiEnv({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      REDIS_URL: 'redis://redis:6379/2',
+      LOG_PRETTY: 'no',
+      API_TOKEN: 's'.repeat(16),
+      AGENTS: ' claude-code , gemini ,,',
+      DEFAULT_AGENT: 'gemini',
+      JOB_ATTEMPTS: '5',
+    });
+    expect(env).toMatchObject({
+      PORT: 0,
+      HOST: '127.0.0.1',
+      REDIS_URL: 'redis://redis:6379/2',
+      LOG_PRETTY: false,
+      API_TOKEN: 's'.repeat(16),
+      AGENTS: ['claude-code', 'gemini'],
+      DEFAULT_AGENT: 'gemini',
+      JOB_ATTEMPTS: 5,
+    });
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(loadApiEnv({ PATH: '/usr/bin', HOME: '/root' })).not.toHaveProperty('PATH');
+  });
+
+  it.each<[string, NodeJS.ProcessEnv, RegExp]>([
+    ['a non-numeric PORT', { PORT: 'http' }, /^invalid configuration: PORT: /],
+    ['a PORT above 65535', { PORT: '65536' }, /^invalid configuration: PORT: /],
+    ['a negative PORT', { PORT: '-1' }, /^invalid configuration: PORT: /],
+    ['a fractional PORT', { PORT: '80.5' }, /^invalid configuration: PORT: /],
+    ['DEFAULT_AGENT not among AGENTS', { AGENTS: 'gemini', DEFAULT_AGENT: 'claude-code' }, /^invalid configuration: DEFAULT_AGENT: must be one of AGENTS \(gemini\)$/],
+    ['the default agent not among AGENTS', { AGENTS: 'gemini,codex' }, /DEFAULT_AGENT: must be one of AGENTS \(gemini, codex\)/],
+    ['a short API_TOKEN', { API_TOKEN: 'short' }, /API_TOKEN: must be at least 16 characters/],
+    ['REDIS_URL that is not a URL', { REDIS_URL: 'not a url' }, /REDIS_URL: /],
+    ['GITHUB_URL that is not a URL', { GITHUB_URL: 'github.com' }, /GITHUB_URL: /],
+    ['an unknown LOG_LEVEL', { LOG_LEVEL: 'verbose' }, /LOG_LEVEL: /],
+    ['LOG_PRETTY that is not a boolean', { LOG_PRETTY: 'maybe' }, /LOG_PRETTY: /],
+    ['JOB_ATTEMPTS of 0', { JOB_ATTEMPTS: '0' }, /JOB_ATTEMPTS: /],
+    ['JOB_ATTEMPTS over 10', { JOB_ATTEMPTS: '11' }, /JOB_ATTEMPTS: /],
+    ['a REDIS_PREFIX with spaces', { REDIS_PREFIX: 'my app' }, /REDIS_PREFIX: /],
+  ])('refuses %s with a ConfigError naming the variable', (_name, env, message) => {
+    const err = configError(env);
+    expect(err.name).toBe('ConfigError');
+    expect(err.message).toMatch(message);
+  });
+
+  it('names every bad variable in one message', () => {
+    const { message } = configError({ PORT: 'x', LOG_LEVEL: 'loud' });
+    expect(message).toMatch(/PORT: /);
+    expect(message).toMatch(/LOG_LEVEL: /);
+    expect(message.split('\n')).toHaveLength(1);
+  });
+});

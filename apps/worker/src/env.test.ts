@@ -1,0 +1,94 @@
+import { ConfigError } from '@tinyb/runtime';
+import { loadWorkerEnv } from './env.js';
+
+const REQUIRED = { GITHUB_TOKEN: 'ghp_test', ANTHROPIC_API_KEY: 'sk-ant-test' };
+
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadWorkerEnv(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadWorkerEnv', () => {
+  it('applies the defaults once the required secrets are set', () => {
+    expect(loadWorkerEnv(REQUIRED)).toEqual({
+      ...REQUIRED,
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'info',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_PREFIX: 'tinyb',
+      GITHUB_URL: 'https://github.com',
+      EVENTS_RETENTION_MS: 86_400_000,
+      WORKER_CONCURRENCY: 2,
+      WORKER_SHUTDOWN_TIMEOUT_MS: 300_000,
+      JOB_TIMEOUT_MS: 1_800_000,
+      AGENT_TIMEOUT_MS: 1_200_000,
+      AGENT_MAX_TURNS: 50,
+      MAX_CHANGED_FILES: 500,
+      MAX_CHANGE_BYTES: 50 * 1024 * 1024,
+      BRANCH_PREFIX: 'tinyb/',
+      SANDBOX_PROVIDER: 'local',
+      SANDBOX_ALLOW_UNISOLATED: false,
+      GITHUB_API_URL: 'https://api.github.com',
+      GITHUB_THROTTLE: true,
+      GITHUB_RETRIES: 3,
+    });
+  });
+
+  it('reads what is set, converting numbers and booleans', () => {
+    expect(
+      loadWorkerEnv({
+        ...REQUIRED,
+        WORKER_CONCURRENCY: '8',
+        GITHUB_THROTTLE: 'false',
+        SANDBOX_ALLOW_UNISOLATED: '1',
+        BRANCH_PREFIX: 'bots/tinyb-',
+        ANTHROPIC_BASE_URL: 'http://127.0.0.1:9000',
+        GITHUB_RETRIES: '0',
+      }),
+    ).toMatchObject({
+      WORKER_CONCURRENCY: 8,
+      GITHUB_THROTTLE: false,
+      SANDBOX_ALLOW_UNISOLATED: true,
+      BRANCH_PREFIX: 'bots/tinyb-',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:9000',
+      GITHUB_RETRIES: 0,
+    });
+  });
+
+  it.each<[string, NodeJS.ProcessEnv, RegExp]>([
+    ['a missing GITHUB_TOKEN', { ANTHROPIC_API_KEY: 'k' }, /^invalid configuration: GITHUB_TOKEN\b[^;]*$/],
+    ['an empty GITHUB_TOKEN (as in .env.example)', { ...REQUIRED, GITHUB_TOKEN: '' }, /^invalid configuration: GITHUB_TOKEN: is required \(a token with contents:write and pull_requests:write\)$/],
+    ['a missing ANTHROPIC_API_KEY', { GITHUB_TOKEN: 't' }, /^invalid configuration: ANTHROPIC_API_KEY\b[^;]*$/],
+    ['an empty ANTHROPIC_API_KEY', { ...REQUIRED, ANTHROPIC_API_KEY: '' }, /ANTHROPIC_API_KEY: is required for the claude-code agent$/],
+    ['WORKER_CONCURRENCY of 0', { ...REQUIRED, WORKER_CONCURRENCY: '0' }, /WORKER_CONCURRENCY: /],
+    ['WORKER_CONCURRENCY over 64', { ...REQUIRED, WORKER_CONCURRENCY: '65' }, /WORKER_CONCURRENCY: /],
+    ['a non-numeric WORKER_CONCURRENCY', { ...REQUIRED, WORKER_CONCURRENCY: 'many' }, /WORKER_CONCURRENCY: /],
+    ['a zero JOB_TIMEOUT_MS', { ...REQUIRED, JOB_TIMEOUT_MS: '0' }, /JOB_TIMEOUT_MS: /],
+    ['a BRANCH_PREFIX with a space', { ...REQUIRED, BRANCH_PREFIX: 'my branch/' }, /BRANCH_PREFIX: /],
+    ['an unknown SANDBOX_PROVIDER', { ...REQUIRED, SANDBOX_PROVIDER: 'docker' }, /SANDBOX_PROVIDER: /],
+    ['GITHUB_THROTTLE that is not a boolean', { ...REQUIRED, GITHUB_THROTTLE: 'off' }, /GITHUB_THROTTLE: /],
+    ['GITHUB_API_URL that is not a URL', { ...REQUIRED, GITHUB_API_URL: 'api.github.com' }, /GITHUB_API_URL: /],
+    ['GITHUB_RETRIES over 10', { ...REQUIRED, GITHUB_RETRIES: '11' }, /GITHUB_RETRIES: /],
+  ])('refuses %s with a ConfigError naming the variable', (_name, env, message) => {
+    const err = configError(env);
+    expect(err.name).toBe('ConfigError');
+    expect(err.message).toMatch(message);
+  });
+
+  it('names every problem in one line', () => {
+    const { message } = configError({ WORKER_CONCURRENCY: '0' });
+    for (const variable of ['GITHUB_TOKEN', 'ANTHROPIC_API_KEY', 'WORKER_CONCURRENCY']) expect(message).toContain(variable);
+    expect(message).not.toMatch(/\n/);
+  });
+
+  it('never echoes a value it refuses', () => {
+    const { message } = configError({ ...REQUIRED, GITHUB_API_URL: 'ghp_leaked_token_value' });
+    expect(message).toMatch(/GITHUB_API_URL/);
+    expect(message).not.toContain('ghp_leaked_token_value');
+  });
+});
