@@ -62,9 +62,9 @@ describe('loadWorkerEnv', () => {
 
   it.each<[string, NodeJS.ProcessEnv, RegExp]>([
     ['a missing GITHUB_TOKEN', { ANTHROPIC_API_KEY: 'k' }, /^invalid configuration: GITHUB_TOKEN\b[^;]*$/],
-    ['an empty GITHUB_TOKEN (as in .env.example)', { ...REQUIRED, GITHUB_TOKEN: '' }, /^invalid configuration: GITHUB_TOKEN: is required \(a token with contents:write and pull_requests:write\)$/],
+    ['an empty GITHUB_TOKEN (as in .env.example)', { ...REQUIRED, GITHUB_TOKEN: '' }, /^invalid configuration: GITHUB_TOKEN is required but not set$/],
     ['a missing ANTHROPIC_API_KEY', { GITHUB_TOKEN: 't' }, /^invalid configuration: ANTHROPIC_API_KEY\b[^;]*$/],
-    ['an empty ANTHROPIC_API_KEY', { ...REQUIRED, ANTHROPIC_API_KEY: '' }, /ANTHROPIC_API_KEY: is required for the claude-code agent$/],
+    ['an empty ANTHROPIC_API_KEY', { ...REQUIRED, ANTHROPIC_API_KEY: '' }, /ANTHROPIC_API_KEY is required but not set$/],
     ['WORKER_CONCURRENCY of 0', { ...REQUIRED, WORKER_CONCURRENCY: '0' }, /WORKER_CONCURRENCY: /],
     ['WORKER_CONCURRENCY over 64', { ...REQUIRED, WORKER_CONCURRENCY: '65' }, /WORKER_CONCURRENCY: /],
     ['a non-numeric WORKER_CONCURRENCY', { ...REQUIRED, WORKER_CONCURRENCY: 'many' }, /WORKER_CONCURRENCY: /],

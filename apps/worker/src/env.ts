@@ -20,14 +20,14 @@ const WorkerEnv = z
     /** Runs agents without bubblewrap isolation. Only for machines where bwrap cannot run and the agent is trusted. */
     SANDBOX_ALLOW_UNISOLATED: booleanFromEnv.default(false),
 
-    GITHUB_TOKEN: z.string().min(1, 'is required (a token with contents:write and pull_requests:write)'),
+    GITHUB_TOKEN: z.string(),
     GITHUB_API_URL: z.string().url().default('https://api.github.com'),
     /** GitHub's write spacing (one write a second). Turn off only for a GitHub Enterprise without secondary limits, or a local fake. */
     GITHUB_THROTTLE: booleanFromEnv.default(true),
     /** Retries of a failed GitHub API call (5xx, 429, network) before the job attempt fails. */
     GITHUB_RETRIES: intFromEnv.min(0).max(10).default(3),
 
-    ANTHROPIC_API_KEY: z.string().min(1, 'is required for the claude-code agent'),
+    ANTHROPIC_API_KEY: z.string(),
     ANTHROPIC_BASE_URL: z.string().url().optional(),
     CLAUDE_MODEL: z.string().optional(),
     CLAUDE_CODE_PATH: z.string().optional(),

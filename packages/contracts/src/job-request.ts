@@ -11,7 +11,7 @@ const branchName = z
   .string()
   .min(1)
   .max(255)
-  .regex(/^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._\/-]+(?<![./])$/, 'must be a valid git branch name');
+  .regex(/^(?![-/])(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._\/-]+(?<![./])$/, 'must be a valid git branch name');
 
 /**
  * The body of `POST /api/jobs`. `repo_url` is checked for shape here; whether its host is the configured

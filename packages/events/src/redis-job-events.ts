@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
-import { isTerminalEvent, type JobStatus, type NewJobEvent } from '@tinyb/contracts';
+import { isTerminalEvent, type JobEvent, type JobStatus, type NewJobEvent } from '@tinyb/contracts';
 import {
   AppError,
   silentLogger,
@@ -65,6 +65,7 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
   private readonly hub: NotificationHub;
   private readonly ownsSubscriber: boolean;
   private readonly closed = new AbortController();
+  private readonly readsInFlight = new Map<string, Promise<DecodedEntry[]>>();
 
   constructor(deps: RedisJobEventsDeps) {
     this.redis = deps.redis;
@@ -122,6 +123,25 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
     return decodeStatus(jobId, fields);
   }
 
+  /**
+   * One XRANGE for all followers that ask for the same page at the same time: a notification wakes every
+   * follower of a job at once, and they are usually all at the same last id, so a job with a hundred SSE
+   * clients costs one read per event instead of a hundred.
+   */
+  private readAfter(key: string, last: string | undefined): Promise<DecodedEntry[]> {
+    const start = last === undefined ? '-' : `(${last}`;
+    const flightKey = `${key} ${start}`;
+    let read = this.readsInFlight.get(flightKey);
+    if (read === undefined) {
+      read = this.redis
+        .xrange(key, start, '+', 'COUNT', this.readBatch)
+        .then((entries) => entries.map(([id, fields]) => ({ id, event: decodeEvent(dataField(fields)) })))
+        .finally(() => this.readsInFlight.delete(flightKey));
+      this.readsInFlight.set(flightKey, read);
+    }
+    return read;
+  }
+
   /** Ends every live follower and closes the subscriber connection if this instance opened it. */
   async close(): Promise<void> {
     this.closed.abort();
@@ -142,10 +162,9 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
       let last = afterId;
       for (;;) {
         if (stopped()) return;
-        const entries = await this.redis.xrange(keys.events, last === undefined ? '-' : `(${last}`, '+', 'COUNT', this.readBatch);
-        for (const [id, fields] of entries) {
+        const entries = await this.readAfter(keys.events, last);
+        for (const { id, event } of entries) {
           last = id;
-          const event = decodeEvent(dataField(fields));
           if (event === undefined) {
             // Skipped, not thrown: an event type from a newer worker (rolling deploy) must not wedge every client.
             this.logger.warn({ jobId, eventId: id }, 'skipping unreadable job event');
@@ -160,6 +179,12 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
       await leave();
     }
   }
+}
+
+/** A stream entry, parsed once; `event` is undefined when the entry is not a valid JobEvent. */
+interface DecodedEntry {
+  id: string;
+  event: JobEvent | undefined;
 }
 
 function dataField(fields: string[]): string {

@@ -10,11 +10,13 @@ export class ConfigError extends Error {
  * names it, so an operator sees exactly what to fix.
  */
 export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
-  const parsed = schema.safeParse(env);
+  // `NAME=` (as .env.example writes unset settings) means "not set", not "zero" or "empty string".
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const parsed = schema.safeParse(set);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const variable = issue.path.join('.') || '(environment)';
-    if (issue.code === 'invalid_type' && env[variable] === undefined) return `${variable} is required but not set`;
+    if (issue.code === 'invalid_type' && set[variable] === undefined) return `${variable} is required but not set`;
     return `${variable}: ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
