@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { ClaudeCodeAgent, resolveClaudeExecutable } from '@tinyb/agents';
-import { AppError, type CodingAgent, type SandboxProvider } from '@tinyb/core';
+import { AppError, type CodingAgent } from '@tinyb/core';
 import { RedisJobEvents } from '@tinyb/events';
 import { GitHubHost, createGitHubOctokit } from '@tinyb/git-host';
 import {
@@ -24,6 +24,9 @@ runMain(async () => {
   const workerId = `${hostname()}:${process.pid}`;
 
   const sandboxProvider = await createSandboxProvider(env, logger);
+  // Directories of jobs whose worker crashed; anything older than the job time limit cannot be running.
+  const swept = await sandboxProvider.sweepStale(env.JOB_TIMEOUT_MS + 60_000);
+  if (swept > 0) logger.warn({ swept }, 'removed sandboxes left by a crashed worker');
   const agents = new Map<string, CodingAgent>([['claude-code', createClaudeAgent(env)]]);
   const gitHost = new GitHubHost({
     octokit: createGitHubOctokit({
@@ -115,7 +118,7 @@ runMain(async () => {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 });
 
-async function createSandboxProvider(env: WorkerEnv, logger: ReturnType<typeof createLogger>): Promise<SandboxProvider> {
+async function createSandboxProvider(env: WorkerEnv, logger: ReturnType<typeof createLogger>): Promise<LocalSandboxProvider> {
   const rootDir = env.SANDBOX_ROOT === undefined ? {} : { rootDir: env.SANDBOX_ROOT };
   if (findBwrap()) return LocalSandboxProvider.create({ isolation: 'bwrap', ...rootDir });
   if (!env.SANDBOX_ALLOW_UNISOLATED) {

@@ -49,6 +49,17 @@ describe.each(['bwrap', 'none'] as const)('LocalSandboxProvider (%s)', (isolatio
     expect(sandbox.workspaceDir).toBe(isolation === 'bwrap' ? '/workspace' : sandbox.hostDir);
   });
 
+  it('sweeps only sandbox directories older than the given age', async () => {
+    const stale = await provider.create({ jobId: 'crashed', attempt: 1, toolPaths: [] }, never);
+    await stale.exec(['sh', '-c', 'mkdir -p repo && chmod -w repo']);
+    const hourAgo = new Date(Date.now() - 60 * 60 * 1000);
+    await fs.utimes(stale.hostDir, hourAgo, hourAgo);
+    expect(await provider.sweepStale(30 * 60 * 1000)).toBe(1);
+    await expect(fs.stat(stale.hostDir)).rejects.toThrow();
+    // The live sandbox of this test is recent, so it stays.
+    expect((await fs.stat(sandbox.hostDir)).isDirectory()).toBe(true);
+  });
+
   it('leaves no process behind after a timeout or a destroy', async () => {
     const marker = String(900_000 + Math.floor(Math.random() * 90_000));
     const timedOut = await sandbox.exec(['sh', '-c', `sleep ${marker} & sleep ${marker}`], { timeoutMs: 300 });

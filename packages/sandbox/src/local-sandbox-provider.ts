@@ -129,6 +129,27 @@ export class LocalSandboxProvider implements SandboxProvider {
     }
   }
 
+  /**
+   * Removes sandbox directories left by a worker that crashed (a clean worker always destroys its own).
+   * Only directories older than `maxAgeMs` go, so with the job time limit as the age, no directory of a job
+   * still running (on this or another worker sharing the root) is touched. Returns how many were removed.
+   */
+  async sweepStale(maxAgeMs: number, now = Date.now()): Promise<number> {
+    await this.ensureRootDir();
+    let removed = 0;
+    for (const entry of await fs.readdir(this.rootDir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const dir = path.join(this.rootDir, entry.name);
+      const stat = await fs.lstat(dir).catch(() => undefined);
+      if (!stat || now - stat.mtimeMs < maxAgeMs) continue;
+      await removeTree(dir).then(
+        () => removed++,
+        () => undefined,
+      );
+    }
+    return removed;
+  }
+
   private async isolationFor(spec: SandboxSpec): Promise<LocalIsolation> {
     if (this.isolation === 'none' || this.bwrapPath === undefined) return { kind: 'none' };
     for (const toolPath of spec.toolPaths) {
