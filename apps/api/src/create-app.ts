@@ -80,18 +80,30 @@ export function createApp(deps: ApiDeps): Express {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new AppError('invalid_request', 'Idempotency-Key must be 1-255 visible ASCII characters');
     }
-    return queue.enqueue(data, {
-      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      beforeAdd: async (jobId) => {
-        await events.publish(jobId, {
-          type: 'job.queued',
-          repoUrl: data.repo.url,
-          agent: data.agent,
-          draft: data.draft,
-          ...(data.baseBranch === undefined ? {} : { baseBranch: data.baseBranch }),
-        });
-      },
-    });
+    let recordedJobId: string | undefined;
+    try {
+      return await queue.enqueue(data, {
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        beforeAdd: async (jobId) => {
+          await events.publish(jobId, {
+            type: 'job.queued',
+            repoUrl: data.repo.url,
+            agent: data.agent,
+            draft: data.draft,
+            ...(data.baseBranch === undefined ? {} : { baseBranch: data.baseBranch }),
+          });
+          recordedJobId = jobId;
+        },
+      });
+    } catch (err) {
+      // The job was announced but never reached the queue: end its log, so nobody waits for it forever.
+      if (recordedJobId !== undefined) {
+        await events
+          .publish(recordedJobId, { type: 'job.failed', error: { code: 'internal', message: 'the job could not be queued' } })
+          .catch(() => undefined);
+      }
+      throw err;
+    }
   };
 
   api.post('/jobs', async (req, res) => {
