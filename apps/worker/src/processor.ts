@@ -3,13 +3,17 @@ import { CodeJobData, type JobError, type JobResult, type NewJobEvent, type Step
 import {
   AppError,
   CancelledError,
+  JobUsageMeter,
   abortReason,
+  effectiveBudget,
   runCodeJob,
   toAppError,
+  type Budget,
+  type JobContext,
   type JobEventPublisher,
+  type JobStatusReader,
   type Logger,
   type PipelineDeps,
-  type StepContext,
 } from '@tinyb/core';
 
 /** The reason a worker passes to `cancelJob` when it shuts down: the job is handed back, not cancelled. */
@@ -17,7 +21,9 @@ export const SHUTDOWN_REASON = 'worker-shutdown';
 
 export interface ProcessorDeps {
   pipeline: PipelineDeps;
-  events: JobEventPublisher;
+  events: JobEventPublisher & JobStatusReader;
+  /** The operator's per-job budget; a job's own budget can only lower it. */
+  budget: Budget;
   isCancelRequested(jobId: string): Promise<boolean>;
   logger: Logger;
   workerId: string;
@@ -45,12 +51,16 @@ export function createProcessor(deps: ProcessorDeps) {
       throw new UnrecoverableError('cancelled before start');
     }
 
-    const { signal, dispose } = jobSignal(bullSignal, deps.jobTimeoutMs);
+    const { signal, abort, dispose } = jobSignal(bullSignal, deps.jobTimeoutMs);
+    // Spending carries over from earlier attempts: the budget is the job's, not the attempt's.
+    const previousUsage = (await deps.events.getStatus(jobId))?.usage ?? null;
+    const usage = new JobUsageMeter({ previous: previousUsage, budget: effectiveBudget(data.budget, deps.budget), emit, onExceeded: abort });
     let currentStep: Step | undefined;
-    const ctx: StepContext = {
+    const ctx: JobContext = {
       jobId,
       logger,
       signal,
+      usage,
       emit: async (event) => {
         if (event.type === 'step.started') currentStep = event.step;
         await emit(event);
@@ -71,7 +81,7 @@ export function createProcessor(deps: ProcessorDeps) {
       const jobError: JobError = { code: error.code, message: error.message, ...(step ? { step } : {}) };
 
       if (error instanceof CancelledError) {
-        await emit({ type: 'job.cancelled', ...(step ? { step } : {}) });
+        await emit({ type: 'job.cancelled', ...(step ? { step } : {}), usage: usage.total() });
         logger.info({ step }, 'job cancelled');
         throw new UnrecoverableError('cancelled');
       }
@@ -81,7 +91,7 @@ export function createProcessor(deps: ProcessorDeps) {
         logger.warn({ err: error, code: error.code, step }, 'job attempt failed; will retry');
         throw error;
       }
-      await emit({ type: 'job.failed', error: jobError });
+      await emit({ type: 'job.failed', error: jobError, usage: usage.total() });
       logger.error({ err: error, code: error.code, step }, 'job failed');
       throw new UnrecoverableError(`${error.code}: ${error.message}`);
     } finally {
@@ -126,6 +136,8 @@ function jobSignal(bullSignal: AbortSignal | undefined, timeoutMs: number) {
   else bullSignal?.addEventListener('abort', onBullAbort, { once: true });
   return {
     signal: controller.signal,
+    /** Ends the attempt for a reason found inside it (a spent budget). */
+    abort: (reason: AppError) => controller.abort(reason),
     dispose() {
       clearTimeout(timer);
       bullSignal?.removeEventListener('abort', onBullAbort);

@@ -19,6 +19,7 @@ export const ErrorCode = z.enum([
   'agent_failed',
   'agent_timeout',
   'agent_max_turns',
+  'budget_exceeded',
   'git_host_failed',
   'job_timeout',
   'worker_lost',

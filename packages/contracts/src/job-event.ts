@@ -69,12 +69,13 @@ export const JobEvent = z.discriminatedUnion('type', [
     ok: z.boolean(),
     output: z.string(),
   }),
+  /** The job's running totals (all attempts so far), sent whenever they change. */
   event('agent.usage', Usage.shape),
   event('git.committed', { sha: z.string(), branch: z.string(), filesChanged: z.array(FileChange) }),
   event('pr.created', { ...PullRequestRef.shape, reused: z.boolean() }),
   event('job.succeeded', { result: JobResult }),
-  event('job.failed', { error: JobError }),
-  event('job.cancelled', { step: Step.optional() }),
+  event('job.failed', { error: JobError, usage: Usage.optional() }),
+  event('job.cancelled', { step: Step.optional(), usage: Usage.optional() }),
 ]);
 export type JobEvent = z.infer<typeof JobEvent>;
 export type JobEventType = JobEvent['type'];

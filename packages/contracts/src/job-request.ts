@@ -28,6 +28,11 @@ export const CodeJobRequest = z.strictObject({
   model: z.string().min(1).max(128).optional(),
   base_branch: branchName.optional(),
   draft: z.boolean().optional(),
+  /** Who asked, as the PR should name them (e.g. a GitHub handle). Free text, shown, never trusted. */
+  requested_by: z.string().trim().min(1).max(100).optional(),
+  /** Per-job budget; the worker's own limits apply too (the lower wins). */
+  max_cost_usd: z.number().positive().max(10_000).optional(),
+  max_tokens: z.number().int().positive().max(1_000_000_000).optional(),
 });
 export type CodeJobRequest = z.infer<typeof CodeJobRequest>;
 
@@ -40,6 +45,8 @@ export const CodeJobData = z.object({
   baseBranch: z.string().optional(),
   draft: z.boolean(),
   requestedAt: z.string(),
+  requestedBy: z.string().optional(),
+  budget: z.object({ maxCostUsd: z.number().optional(), maxTokens: z.number().optional() }).optional(),
 });
 export type CodeJobData = z.infer<typeof CodeJobData>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JobError, JobResult } from './job-event.js';
+import { JobError, JobResult, Usage } from './job-event.js';
 import { Step } from './job-request.js';
 
 export const JobState = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
@@ -19,5 +19,7 @@ export const JobStatus = z.object({
   cancelRequested: z.boolean(),
   result: JobResult.nullable(),
   error: JobError.nullable(),
+  /** Tokens and cost of all attempts so far; null until the agent reports any. */
+  usage: Usage.nullable(),
 });
 export type JobStatus = z.infer<typeof JobStatus>;

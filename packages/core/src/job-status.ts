@@ -21,6 +21,7 @@ export function statusPatchFor(event: JobEvent): Partial<JobStatus> {
         cancelRequested: false,
         result: null,
         error: null,
+        usage: null,
       };
     case 'job.started':
       return { state: 'running', attempt: event.attempt, startedAt: event.at, step: null, error: null };
@@ -31,17 +32,24 @@ export function statusPatchFor(event: JobEvent): Partial<JobStatus> {
     case 'step.started':
       return { step: event.step };
     case 'job.succeeded':
-      return { state: 'succeeded', step: null, result: event.result, finishedAt: event.at };
+      return {
+        state: 'succeeded',
+        step: null,
+        result: event.result,
+        finishedAt: event.at,
+        ...(event.result.usage ? { usage: event.result.usage } : {}),
+      };
     case 'job.failed':
-      return { state: 'failed', error: event.error, finishedAt: event.at };
+      return { state: 'failed', error: event.error, finishedAt: event.at, ...(event.usage ? { usage: event.usage } : {}) };
     case 'job.cancelled':
-      return { state: 'cancelled', finishedAt: event.at };
+      return { state: 'cancelled', finishedAt: event.at, ...(event.usage ? { usage: event.usage } : {}) };
+    case 'agent.usage':
+      return { usage: { inputTokens: event.inputTokens, outputTokens: event.outputTokens, ...(event.costUsd === undefined ? {} : { costUsd: event.costUsd }) } };
     case 'step.completed':
     case 'step.failed':
     case 'agent.message':
     case 'agent.tool_call':
     case 'agent.tool_result':
-    case 'agent.usage':
     case 'git.committed':
     case 'pr.created':
       return {};

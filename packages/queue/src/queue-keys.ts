@@ -9,6 +9,10 @@ export const queueKeys = {
     `${prefix}:idem:${createHash('sha256').update(key).digest('hex')}`,
   cancelFlag: (prefix: string, jobId: string): string => `${prefix}:cancel:${jobId}`,
   cancelChannel: (prefix: string): string => `${prefix}:cancel-requests`,
+  /** Sorted set of worker ids, scored by when their advertisement expires. */
+  workers: (prefix: string): string => `${prefix}:workers`,
+  /** Hash of worker id → advertised JSON. */
+  workerInfo: (prefix: string): string => `${prefix}:workers:info`,
 };
 
 export const DEFAULT_QUEUE_PREFIX = 'tinyb';

@@ -20,7 +20,8 @@ export function describePullRequest(job: CodeJob, summary: string, files: Pick<C
     '## Prompt',
     quote(job.data.prompt.slice(0, SUMMARY_MAX_CHARS)),
     '',
-    `---\nOpened by Tiny Backspace (agent \`${job.data.agent}\`), job \`${job.id}\`.`,
+    `---\nOpened by Tiny Backspace (agent \`${job.data.agent}\`), job \`${job.id}\`` +
+      (job.data.requestedBy ? `, requested by ${job.data.requestedBy}.` : '.'),
   ].join('\n');
   const commitMessage = `${title}\n\n${trimmedSummary}\n\nTiny-Backspace-Job: ${job.id}`;
   return { title, body, commitMessage };

@@ -1,4 +1,4 @@
-import type { CodeJobData, JobResult } from '@tinyb/contracts';
+import type { CodeJobData, JobResult, Usage } from '@tinyb/contracts';
 import { AppError, throwIfAborted } from '../errors.js';
 import type { CodingAgent } from '../ports/coding-agent.js';
 import type { GitHost, RepoCoordinates } from '../ports/git-host.js';
@@ -7,6 +7,7 @@ import type { StepContext } from '../ports/step-context.js';
 import { describePullRequest } from './describe-pull-request.js';
 import { readChanges, type ChangeLimits } from './read-changes.js';
 import { runStep } from './run-step.js';
+import type { UsageMeter } from './usage-meter.js';
 
 export interface PipelineDeps {
   sandboxProvider: SandboxProvider;
@@ -24,12 +25,17 @@ export interface CodeJob {
   data: CodeJobData;
 }
 
+/** A step context plus the job's usage meter, which only the agent step reports to. */
+export interface JobContext extends StepContext {
+  usage: UsageMeter & { total(): Usage };
+}
+
 /**
  * One attempt at a job, as a table of contents: sandbox, clone, agent, commit, branch, pull request.
  * The sandbox is destroyed whatever happens. Safe to run again for the same job: the branch is moved,
  * not duplicated, and an open pull request for it is reused.
  */
-export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: StepContext): Promise<JobResult> {
+export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: JobContext): Promise<JobResult> {
   const agent = deps.agents.get(job.data.agent);
   if (!agent) throw new AppError('unknown_agent', `agent '${job.data.agent}' is not available on this worker`);
   const repo: RepoCoordinates = { owner: job.data.repo.owner, name: job.data.repo.name };
@@ -55,11 +61,12 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: StepCont
           ...(job.data.model === undefined ? {} : { model: job.data.model }),
           timeoutMs: deps.limits.agentTimeoutMs,
           maxTurns: deps.limits.agentMaxTurns,
+          usage: ctx.usage,
         },
         stepCtx,
       ),
     );
-    const usage = agentRun.usage === undefined ? {} : { usage: agentRun.usage };
+    const usage = { usage: ctx.usage.total() };
 
     const branch = `${deps.branchPrefix}${job.id}`;
     const commit = await runStep('commit', ctx, async (stepCtx) => {

@@ -1,4 +1,4 @@
-import type { Usage } from '@tinyb/contracts';
+import type { UsageMeter } from '../pipeline/usage-meter.js';
 import type { StepContext } from './step-context.js';
 import type { Sandbox } from './sandbox.js';
 
@@ -12,21 +12,22 @@ export interface AgentRunInput {
   model?: string;
   timeoutMs: number;
   maxTurns: number;
+  /** Where the agent reports its token usage and cost as it goes; it enforces the job's budget. */
+  usage: UsageMeter;
 }
 
 /**
- * What the agent says it did. Whether anything changed is not the agent's word: the pipeline reads
+ * What the agent says it did (its usage went to `AgentRunInput.usage` while it ran). Whether anything changed is not the agent's word: the pipeline reads
  * the diff out of the sandbox afterwards.
  */
 export interface AgentRunResult {
   summary: string;
-  usage?: Usage;
 }
 
 /**
  * A coding agent CLI (or loop) that edits a checkout in a sandbox. It streams what it does as
  * `agent.*` events through `ctx.emit` while it runs, and throws AppError `agent_failed`,
- * `agent_timeout` or `agent_max_turns` when it does not finish its work.
+ * `agent_timeout`, `agent_max_turns` or `budget_exceeded` when it does not finish its work.
  */
 export interface CodingAgent {
   /** `claude-code`, `gemini`, … : what a job names in `agent`. */
