@@ -13,6 +13,8 @@ export interface RunNdjsonCliInput<L> {
   /** Maps one parsed line to the events it stands for; called in line order. */
   toEvents(line: L): NewJobEvent[];
   emit(event: NewJobEvent): Promise<void>;
+  /** Runs after the line's events are emitted, in the same order (e.g. to report token usage). */
+  onLine?(line: L): Promise<void>;
   logger: Logger;
 }
 
@@ -45,11 +47,13 @@ export async function runNdjsonCli<L>(input: RunNdjsonCliInput<L>): Promise<RunN
       input.logger.warn({ err }, 'agent output line could not be mapped to events');
       return;
     }
-    for (const event of events) {
+    const steps: (() => Promise<void>)[] = events.map((event) => () => input.emit(event));
+    if (input.onLine) steps.push(() => input.onLine!(line));
+    for (const step of steps) {
       chain = chain.then(async () => {
         if (emitError !== undefined) return;
         try {
-          await input.emit(event);
+          await step();
         } catch (err) {
           emitError = err;
         }

@@ -1,7 +1,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AppError, silentLogger, type ExecOptions, type Sandbox, type StepContext } from '@tinyb/core';
+import { AppError, JobUsageMeter, silentLogger, type ExecOptions, type Sandbox, type StepContext } from '@tinyb/core';
 import type { NewJobEvent } from '@tinyb/contracts';
 import { FAKE_FILES, FAKE_FINAL_TEXT, startFakeAnthropic, type FakeAnthropic } from '@tinyb/testkit/fake-anthropic';
 import { LocalSandboxProvider } from '@tinyb/sandbox';
@@ -77,7 +77,11 @@ interface Recorded {
   at: number;
 }
 
-function context(opts: { signal?: AbortSignal; onEvent?(e: NewJobEvent): void } = {}): { ctx: StepContext; events: Recorded[] } {
+function context(opts: { signal?: AbortSignal; onEvent?(e: NewJobEvent): void } = {}): {
+  ctx: StepContext;
+  events: Recorded[];
+  usage: JobUsageMeter;
+} {
   const events: Recorded[] = [];
   const ctx: StepContext = {
     jobId: 'job-int',
@@ -88,7 +92,9 @@ function context(opts: { signal?: AbortSignal; onEvent?(e: NewJobEvent): void } 
       opts.onEvent?.(event);
     },
   };
-  return { ctx, events };
+  // The real meter: it turns the agent's reports into agent.usage events with the job's totals.
+  const usage = new JobUsageMeter({ budget: {}, emit: ctx.emit, onExceeded: () => undefined });
+  return { ctx, events, usage };
 }
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
@@ -119,22 +125,29 @@ async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
 describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
   it('write: creates the file and streams events live, in order', async () => {
     const h = await harness();
-    const { ctx, events } = context();
+    const { ctx, events, usage } = context();
     const out = await agent.run(
-      { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: 'Add a hello file', timeoutMs: 30_000, maxTurns: 5 },
+      { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: 'Add a hello file', timeoutMs: 30_000, maxTurns: 5, usage },
       ctx,
     );
     expect(out.summary).toBe(FAKE_FINAL_TEXT.write);
-    expect(out.usage).toEqual({ inputTokens: 200, outputTokens: 40, costUsd: expect.any(Number) });
+    expect(usage.total()).toEqual({ inputTokens: 200, outputTokens: 40, costUsd: expect.any(Number) });
     expect(text(await h.sandbox.readFile(`${h.workdir}/${FAKE_FILES.helloPath}`))).toBe(FAKE_FILES.helloContent);
 
-    expect(events.map((e) => e.event)).toEqual([
+    expect(events.map((e) => e.event).filter((e) => e.type !== 'agent.usage')).toEqual([
       { type: 'agent.message', text: 'I will create the file.' },
       { type: 'agent.tool_call', tool: 'Write', callId: expect.any(String), input: { path: FAKE_FILES.helloPath } },
       { type: 'agent.tool_result', tool: 'Write', callId: expect.any(String), ok: true, output: expect.stringContaining('HELLO.md') },
       { type: 'agent.message', text: FAKE_FINAL_TEXT.write },
-      { type: 'agent.usage', inputTokens: 200, outputTokens: 40, costUsd: expect.any(Number) },
     ]);
+    // Usage is reported while the run goes (after each model response), then corrected by the final result.
+    const usageEvents = events.map((e) => e.event).filter((e) => e.type === 'agent.usage');
+    expect(usageEvents.length).toBeGreaterThanOrEqual(2);
+    expect(usageEvents[0]).toMatchObject({ inputTokens: 100 });
+    expect(usageEvents.at(-1)).toEqual({ type: 'agent.usage', inputTokens: 200, outputTokens: 40, costUsd: expect.any(Number) });
+    expect(events.findIndex((e) => e.event.type === 'agent.usage')).toBeLessThan(
+      events.findIndex((e) => e.event.type === 'agent.tool_result'),
+    );
     const endedAt = h.execEndedAt();
     expect(endedAt).toBeDefined();
     expect(events[0]!.at).toBeLessThan(endedAt!);
@@ -145,9 +158,9 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
 
   it('edit: changes the line in README.md', async () => {
     const h = await harness();
-    const { ctx, events } = context();
+    const { ctx, events, usage } = context();
     const out = await agent.run(
-      { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: 'Edit [scenario:edit]', timeoutMs: 30_000, maxTurns: 5 },
+      { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: 'Edit [scenario:edit]', timeoutMs: 30_000, maxTurns: 5, usage },
       ctx,
     );
     expect(out.summary).toBe(FAKE_FINAL_TEXT.edit);
@@ -164,9 +177,9 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
 
   it('multi: adds, edits and deletes files', async () => {
     const h = await harness();
-    const { ctx, events } = context();
+    const { ctx, events, usage } = context();
     const out = await agent.run(
-      { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:multi]', timeoutMs: 30_000, maxTurns: 10 },
+      { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:multi]', timeoutMs: 30_000, maxTurns: 10, usage },
       ctx,
     );
     expect(out.summary).toBe(FAKE_FINAL_TEXT.multi);
@@ -182,13 +195,14 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
 
   it('noop: succeeds with the model’s words and no tool calls', async () => {
     const h = await harness();
-    const { ctx, events } = context();
+    const { ctx, events, usage } = context();
     const out = await agent.run(
-      { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:noop]', timeoutMs: 30_000, maxTurns: 5 },
+      { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:noop]', timeoutMs: 30_000, maxTurns: 5, usage },
       ctx,
     );
     expect(out.summary).toBe(FAKE_FINAL_TEXT.noop);
-    expect(events.map((e) => e.event.type)).toEqual(['agent.message', 'agent.usage']);
+    expect(events.map((e) => e.event.type).filter((t) => t !== 'agent.usage')).toEqual(['agent.message']);
+    expect(events.at(-1)!.event.type).toBe('agent.usage');
   });
 
   it('env-probe: a token in the worker’s environment never reaches the sandbox or the model', async () => {
@@ -199,9 +213,9 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
     try {
       const h = await harness();
       const before = model.requests.length;
-      const { ctx, events } = context();
+      const { ctx, events, usage } = context();
       await agent.run(
-        { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:env-probe]', timeoutMs: 30_000, maxTurns: 5 },
+        { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:env-probe]', timeoutMs: 30_000, maxTurns: 5, usage },
         ctx,
       );
       const seen = model.requests.slice(before);
@@ -220,9 +234,9 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
 
   it('loop: stops at maxTurns with agent_max_turns', async () => {
     const h = await harness();
-    const { ctx } = context();
+    const { ctx, usage } = context();
     const err = await rejectionOf(
-      agent.run({ sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:loop]', timeoutMs: 30_000, maxTurns: 2 }, ctx),
+      agent.run({ sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:loop]', timeoutMs: 30_000, maxTurns: 2, usage }, ctx),
     );
     expect(err).toBeInstanceOf(AppError);
     expect(err).toMatchObject({ code: 'agent_max_turns', retryable: false });
@@ -230,18 +244,18 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
 
   it('http500: agent_failed, retryable, with the API error in the message', async () => {
     const h = await harness();
-    const { ctx } = context();
+    const { ctx, usage } = context();
     const err = await rejectionOf(
-      agent.run({ sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:http500]', timeoutMs: 30_000, maxTurns: 5 }, ctx),
+      agent.run({ sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:http500]', timeoutMs: 30_000, maxTurns: 5, usage }, ctx),
     );
     expect(err).toMatchObject({ code: 'agent_failed', retryable: true, message: expect.stringContaining('500') });
   });
 
   it('http401: agent_failed, not retryable', async () => {
     const h = await harness();
-    const { ctx } = context();
+    const { ctx, usage } = context();
     const err = await rejectionOf(
-      agent.run({ sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:http401]', timeoutMs: 30_000, maxTurns: 5 }, ctx),
+      agent.run({ sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:http401]', timeoutMs: 30_000, maxTurns: 5, usage }, ctx),
     );
     expect(err).toMatchObject({ code: 'agent_failed', retryable: false, message: expect.stringContaining('401') });
   });
@@ -249,11 +263,11 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
   it('slow: agent_timeout after timeoutMs, and the CLI is gone', async () => {
     const h = await harness();
     const marker = nonce();
-    const { ctx } = context();
+    const { ctx, usage } = context();
     const started = Date.now();
     const err = await rejectionOf(
       agent.run(
-        { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: `[scenario:slow] ${marker}`, timeoutMs: 3_000, maxTurns: 5 },
+        { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: `[scenario:slow] ${marker}`, timeoutMs: 3_000, maxTurns: 5, usage },
         ctx,
       ),
     );
@@ -268,7 +282,7 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
     const controller = new AbortController();
     let toolCalled!: () => void;
     const midRun = new Promise<void>((resolve) => (toolCalled = resolve));
-    const { ctx, events } = context({
+    const { ctx, events, usage } = context({
       signal: controller.signal,
       onEvent: (e) => {
         if (e.type === 'agent.tool_call') toolCalled();
@@ -277,7 +291,7 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
     const started = Date.now();
     const run = rejectionOf(
       agent.run(
-        { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: `[scenario:slow] ${marker}`, timeoutMs: 60_000, maxTurns: 5 },
+        { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: `[scenario:slow] ${marker}`, timeoutMs: 60_000, maxTurns: 5, usage },
         ctx,
       ),
     );

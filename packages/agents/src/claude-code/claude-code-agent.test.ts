@@ -1,4 +1,4 @@
-import { AppError, silentLogger, type ExecOptions, type ExecResult, type Sandbox, type StepContext } from '@tinyb/core';
+import { AppError, JobUsageMeter, silentLogger, type Budget, type ExecOptions, type ExecResult, type Sandbox, type StepContext } from '@tinyb/core';
 import type { NewJobEvent } from '@tinyb/contracts';
 import { resolveClaudeExecutable } from './resolve-claude-executable.js';
 import { ClaudeCodeAgent } from './claude-code-agent.js';
@@ -29,6 +29,10 @@ const ctx = (events: NewJobEvent[] = []): StepContext => ({
   emit: async (e) => void events.push(e),
 });
 
+/** The real meter, reporting its agent.usage events into `events`. */
+const meter = (events: NewJobEvent[] = [], budget: Budget = {}) =>
+  new JobUsageMeter({ budget, emit: async (e) => void events.push(e), onExceeded: () => undefined });
+
 const executable = resolveClaudeExecutable();
 const input = { workdir: '/w/repo', scratchDir: '/w/scratch', prompt: 'do it; rm -rf / "quoted"', timeoutMs: 5_000, maxTurns: 7 };
 const success = '{"type":"result","subtype":"success","is_error":false,"num_turns":1,"result":"ok","total_cost_usd":0.01,"usage":{"input_tokens":5,"output_tokens":6}}\n';
@@ -48,10 +52,12 @@ describe('ClaudeCodeAgent', () => {
     process.env.WORKER_SECRET = 'must-not-leak';
     const agent = new ClaudeCodeAgent({ executable, apiKey: 'sk-test', baseUrl: 'http://model', defaultModel: 'claude-x', extraEnv: { HTTPS_PROXY: 'http://p' } });
     const { sandbox, calls } = scriptedSandbox(success);
-    const out = await agent.run({ sandbox, ...input }, ctx());
+    const usage = meter();
+    const out = await agent.run({ sandbox, ...input, usage }, ctx());
     delete process.env.WORKER_SECRET;
 
-    expect(out).toEqual({ summary: 'ok', usage: { inputTokens: 5, outputTokens: 6, costUsd: 0.01 } });
+    expect(out).toEqual({ summary: 'ok' });
+    expect(usage.total()).toEqual({ inputTokens: 5, outputTokens: 6, costUsd: 0.01 });
     expect(calls[0]?.argv).toEqual(['mkdir', '-p', '/w/scratch/home', '/w/scratch/tmp']);
     const run = calls[1]!;
     expect(run.argv).toEqual([
@@ -77,23 +83,23 @@ describe('ClaudeCodeAgent', () => {
 
   it('a job’s model wins over the default; no model means no flag', async () => {
     const { sandbox, calls } = scriptedSandbox(success);
-    await new ClaudeCodeAgent({ executable, apiKey: 'k', defaultModel: 'd' }).run({ sandbox, ...input, model: 'm' }, ctx());
+    await new ClaudeCodeAgent({ executable, apiKey: 'k', defaultModel: 'd' }).run({ sandbox, ...input, usage: meter(), model: 'm' }, ctx());
     expect(calls[1]?.argv.slice(-2)).toEqual(['--model', 'm']);
-    await new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input }, ctx());
+    await new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input, usage: meter() }, ctx());
     expect(calls[3]?.argv).not.toContain('--model');
     expect(calls[3]?.opts?.env).not.toHaveProperty('ANTHROPIC_BASE_URL');
   });
 
   it('no result line: agent_failed with the end of stderr', async () => {
     const { sandbox } = scriptedSandbox('', { exitCode: 1, stderr: 'a\nb\nError: claude native binary not installed.\n' });
-    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input }, ctx()));
+    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input, usage: meter() }, ctx()));
     expect(err).toMatchObject({ code: 'agent_failed', retryable: false });
     expect(err.message).toContain('native binary not installed');
   });
 
   it('a clean result with a non-zero exit code is still a failure', async () => {
     const { sandbox } = scriptedSandbox(success, { exitCode: 1 });
-    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input }, ctx()));
+    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input, usage: meter() }, ctx()));
     expect(err.code).toBe('agent_failed');
   });
 
@@ -102,13 +108,13 @@ describe('ClaudeCodeAgent', () => {
       '{"type":"result","subtype":"success","is_error":true,"api_error_status":529,"result":"API Error: 529 overloaded"}\n',
       { exitCode: 1 },
     );
-    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input }, ctx()));
+    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input, usage: meter() }, ctx()));
     expect(err).toMatchObject({ code: 'agent_failed', retryable: true, message: expect.stringContaining('529 overloaded') });
   });
 
   it('timed out: agent_timeout even when a partial result exists', async () => {
     const { sandbox } = scriptedSandbox('{"type":"system","subtype":"init"}\n', { exitCode: 143, timedOut: true });
-    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input }, ctx()));
+    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input, usage: meter() }, ctx()));
     expect(err.code).toBe('agent_timeout');
   });
 
@@ -118,8 +124,21 @@ describe('ClaudeCodeAgent', () => {
       '{"type":"result","subtype":"error_max_turns","is_error":true,"usage":{"input_tokens":1,"output_tokens":2}}\n',
       { exitCode: 1 },
     );
-    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input }, ctx(events)));
+    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input, usage: meter(events) }, ctx()));
     expect(err.code).toBe('agent_max_turns');
     expect(events).toEqual([{ type: 'agent.usage', inputTokens: 1, outputTokens: 2 }]);
+  });
+
+  it('passes what is left of a cost budget to the CLI, and maps its budget stop to budget_exceeded', async () => {
+    const { sandbox, calls } = scriptedSandbox('{"type":"result","subtype":"error_max_budget_usd","is_error":true}\n', { exitCode: 1 });
+    const usage = new JobUsageMeter({
+      previous: { inputTokens: 10, outputTokens: 10, costUsd: 0.25 },
+      budget: { maxCostUsd: 1 },
+      emit: async () => undefined,
+      onExceeded: () => undefined,
+    });
+    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input, usage }, ctx()));
+    expect(err.code).toBe('budget_exceeded');
+    expect(calls[1]!.argv.slice(-2)).toEqual(['--max-budget-usd', '0.75']);
   });
 });

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { AppError, type AgentRunInput, type AgentRunResult, type CodingAgent, type StepContext } from '@tinyb/core';
 import { runNdjsonCli } from '../run-ndjson-cli.js';
 import { truncateText } from '../truncate-text.js';
-import { createClaudeLineMapper, resultUsage } from './map-stream-json-line.js';
+import { ClaudeUsageTally, createClaudeLineMapper } from './map-stream-json-line.js';
 import { ClaudeStreamLine, type ClaudeResultLine } from './stream-json-line.js';
 
 export interface ClaudeCodeAgentOptions {
@@ -60,6 +60,8 @@ export class ClaudeCodeAgent implements CodingAgent {
       '--max-turns',
       String(input.maxTurns),
       ...(model ? ['--model', model] : []),
+      // The CLI stops itself at a cost limit it can see (cost is known to it per call, to us only at the end).
+      ...(input.usage.remaining().maxCostUsd === undefined ? [] : ['--max-budget-usd', String(input.usage.remaining().maxCostUsd)]),
     ];
     // Built from configuration only: nothing of the worker's process.env (tokens, credentials) reaches the CLI.
     const env: Record<string, string> = {
@@ -77,6 +79,7 @@ export class ClaudeCodeAgent implements CodingAgent {
       ...this.opts.extraEnv,
     };
 
+    const usage = new ClaudeUsageTally();
     const { exec, lines } = await runNdjsonCli({
       sandbox: input.sandbox,
       argv,
@@ -84,6 +87,10 @@ export class ClaudeCodeAgent implements CodingAgent {
       lineSchema: ClaudeStreamLine,
       toEvents: createClaudeLineMapper({ workdir: input.workdir }),
       emit: (event) => ctx.emit(event),
+      onLine: async (line) => {
+        const total = usage.observe(line);
+        if (total) await input.usage.report(total);
+      },
       logger,
     });
 
@@ -97,6 +104,9 @@ export class ClaudeCodeAgent implements CodingAgent {
         `Claude Code exited with code ${exec.exitCode} without a result: ${lastLines(exec.stderr) || '(no stderr)'}`,
       );
     }
+    if (result.subtype === 'error_max_budget_usd') {
+      throw new AppError('budget_exceeded', `Claude Code stopped at the job's cost budget`);
+    }
     if (result.subtype === 'error_max_turns') {
       throw new AppError('agent_max_turns', `Claude Code stopped after reaching the limit of ${input.maxTurns} turns`);
     }
@@ -108,8 +118,7 @@ export class ClaudeCodeAgent implements CodingAgent {
       });
     }
     logger.info({ turns: result.num_turns }, 'agent finished');
-    const usage = resultUsage(result);
-    return { summary: result.result ?? '', ...(usage ? { usage } : {}) };
+    return { summary: result.result ?? '' };
   }
 }
 

@@ -1,5 +1,5 @@
 import { ClaudeStreamLine } from './stream-json-line.js';
-import { createClaudeLineMapper, TOOL_INPUT_MAX_CHARS, TOOL_OUTPUT_MAX_CHARS } from './map-stream-json-line.js';
+import { ClaudeUsageTally, createClaudeLineMapper, TOOL_INPUT_MAX_CHARS, TOOL_OUTPUT_MAX_CHARS } from './map-stream-json-line.js';
 
 // Lines recorded from claude 2.1.197 against the fake Anthropic API (trimmed of fields we do not read).
 const recorded = {
@@ -34,8 +34,17 @@ describe('Claude stream-json lines → agent events', () => {
         ok: true,
         output: 'File created successfully at: /tmp/agt/repo/HELLO.md',
       },
-      { type: 'agent.usage', inputTokens: 200, outputTokens: 40, costUsd: 0.002 },
     ]);
+  });
+
+  it('tallies usage per model response while the run goes, then takes the result line as final', () => {
+    const tally = new ClaudeUsageTally();
+    expect(tally.observe(parse(recorded.init))).toBeUndefined();
+    expect(tally.observe(parse(recorded.text))).toEqual({ inputTokens: 100, outputTokens: 1 });
+    // Another block of the same response does not count twice.
+    expect(tally.observe(parse(recorded.text))).toEqual({ inputTokens: 100, outputTokens: 1 });
+    expect(tally.observe(parse(recorded.success))).toEqual({ inputTokens: 200, outputTokens: 40, costUsd: 0.002 });
+    expect(tally.observe(parse(recorded.maxTurns))).toEqual({ inputTokens: 200, outputTokens: 40, costUsd: 0.002 });
   });
 
   it('shows an edit as path, old and new text, and a command for Bash', () => {
@@ -63,12 +72,12 @@ describe('Claude stream-json lines → agent events', () => {
     ]);
   });
 
-  it('emits nothing for system lines and usage for error results too', () => {
+  it('emits nothing for system and result lines (usage goes to the usage meter)', () => {
     const map = createClaudeLineMapper();
     expect(map(parse(recorded.taskStarted))).toEqual([]);
     expect(map(parse(recorded.apiRetry))).toEqual([]);
-    expect(map(parse(recorded.maxTurns))).toEqual([{ type: 'agent.usage', inputTokens: 200, outputTokens: 40, costUsd: 0.002 }]);
-    expect(map(parse(recorded.apiError))).toEqual([{ type: 'agent.usage', inputTokens: 0, outputTokens: 0, costUsd: 0 }]);
+    expect(map(parse(recorded.maxTurns))).toEqual([]);
+    expect(map(parse(recorded.apiError))).toEqual([]);
   });
 
   it('truncates long inputs and outputs, and never shows file contents', () => {

@@ -46,10 +46,8 @@ export function createClaudeLineMapper(opts: { workdir?: string } = {}): (line: 
         }
         return events;
       }
-      case 'result': {
-        const usage = resultUsage(line);
-        return usage ? [{ type: 'agent.usage', ...usage }] : [];
-      }
+      // Usage is not an event of the line: the agent reports it to the job's usage meter (see ClaudeUsageTally).
+      case 'result':
       case 'system':
         return [];
     }
@@ -86,13 +84,46 @@ export function toolInputView(input: Record<string, unknown>, workdir?: string):
 /** The run's token totals from its `result` line. */
 export function resultUsage(result: ClaudeResultLine): Usage | undefined {
   if (!result.usage) return undefined;
-  const u = result.usage;
+  return {
+    ...tokenUsage(result.usage),
+    ...(result.total_cost_usd === undefined ? {} : { costUsd: result.total_cost_usd }),
+  };
+}
+
+type MessageUsage = NonNullable<ClaudeResultLine['usage']>;
+
+function tokenUsage(u: MessageUsage): Usage {
   return {
     // Cached prompt tokens are still input the model read (and are billed), so they count as input.
     inputTokens: u.input_tokens + (u.cache_creation_input_tokens ?? 0) + (u.cache_read_input_tokens ?? 0),
     outputTokens: u.output_tokens,
-    ...(result.total_cost_usd === undefined ? {} : { costUsd: result.total_cost_usd }),
   };
+}
+
+/**
+ * The run's cumulative usage while it runs: each model response (assistant lines, grouped by message id)
+ * counts once with its latest numbers, so a budget can stop the run between turns; the final `result` line
+ * then gives the CLI's own totals, with cost. Returns the new total when a line changed it.
+ */
+export class ClaudeUsageTally {
+  private readonly perMessage = new Map<string, Usage>();
+  private final: Usage | undefined;
+
+  observe(line: ClaudeStreamLine): Usage | undefined {
+    if (line.type === 'result') {
+      this.final = resultUsage(line);
+      return this.final;
+    }
+    if (line.type !== 'assistant' || !line.message.id || !line.message.usage || this.final) return undefined;
+    this.perMessage.set(line.message.id, tokenUsage(line.message.usage));
+    let inputTokens = 0;
+    let outputTokens = 0;
+    for (const u of this.perMessage.values()) {
+      inputTokens += u.inputTokens;
+      outputTokens += u.outputTokens;
+    }
+    return { inputTokens, outputTokens };
+  }
 }
 
 /** Tool result content is a string or a list of blocks (text, images); only the text is shown. */

@@ -24,9 +24,19 @@ const OtherBlock = z.object({ type: z.string() });
 
 export const ClaudeSystemLine = z.object({ type: z.literal('system'), subtype: z.string() });
 
+const MessageUsage = z.object({
+  input_tokens: z.number().nonnegative(),
+  output_tokens: z.number().nonnegative(),
+  cache_creation_input_tokens: z.number().nonnegative().nullish(),
+  cache_read_input_tokens: z.number().nonnegative().nullish(),
+});
+
 export const ClaudeAssistantLine = z.object({
   type: z.literal('assistant'),
   message: z.object({
+    /** One model response; its content blocks arrive as separate lines with the same id. */
+    id: z.string().optional(),
+    usage: MessageUsage.optional().catch(undefined),
     model: z.string().optional(),
     content: z.array(z.union([TextBlock, ToolUseBlock, OtherBlock])),
   }),
@@ -48,14 +58,7 @@ export const ClaudeResultLine = z.object({
   api_error_status: z.number().nullish(),
   num_turns: z.number().optional(),
   total_cost_usd: z.number().nonnegative().optional(),
-  usage: z
-    .object({
-      input_tokens: z.number().nonnegative(),
-      output_tokens: z.number().nonnegative(),
-      cache_creation_input_tokens: z.number().nonnegative().optional(),
-      cache_read_input_tokens: z.number().nonnegative().optional(),
-    })
-    .optional(),
+  usage: MessageUsage.optional(),
 });
 
 export const ClaudeStreamLine = z.discriminatedUnion('type', [
