@@ -4,7 +4,7 @@ import { TinyBackspaceClient, sseMessages } from '@tinyb/client';
 import { MAX_PROMPT_CHARS, type JobEvent, type NewJobEvent } from '@tinyb/contracts';
 import { silentLogger } from '@tinyb/core';
 import { RedisJobEvents } from '@tinyb/events';
-import { CodeJobQueue } from '@tinyb/queue';
+import { CodeJobQueue, WorkerRegistry } from '@tinyb/queue';
 import { RedisFixture } from '@tinyb/testkit/redis';
 import { createApp, type ApiConfig } from './create-app.js';
 
@@ -12,7 +12,6 @@ const config: ApiConfig = {
   name: 'tiny-backspace',
   version: '0.0.0-test',
   githubUrl: 'https://github.com',
-  agents: ['claude-code'],
   defaultAgent: 'claude-code',
   sseHeartbeatMs: 50,
 };
@@ -31,7 +30,10 @@ describe('API against a real Redis (no worker)', () => {
     const redis = fixture.connect();
     queue = new CodeJobQueue({ redis, prefix: fixture.prefix });
     events = new RedisJobEvents({ redis, keyPrefix: fixture.prefix, subscriber: () => fixture.track(redis.duplicate()) });
-    const app = createApp({ config: { ...config, ...overrides }, queue, events, logger: silentLogger });
+    // One live worker offering claude-code, as a worker process would advertise itself.
+    const agents = new WorkerRegistry({ redis, prefix: fixture.prefix });
+    await agents.advertise({ workerId: 'w1', agents: [{ name: 'claude-code' }], sandbox: 'local', startedAt: new Date().toISOString() });
+    const app = createApp({ config: { ...config, ...overrides }, queue, events, agents, logger: silentLogger });
     server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -85,6 +87,17 @@ describe('API against a real Redis (no worker)', () => {
       expect(status).toMatchObject({ id: body.id, state: 'queued', step: null, attempt: 0, repoUrl: REPO, agent: 'claude-code' });
     });
 
+    it('lists the agents live workers offer, and carries budget and requester into the job', async () => {
+      const agents = await (await fetch(`${baseUrl}/api/agents`)).json();
+      expect(agents).toEqual({
+        default: 'claude-code',
+        agents: [{ name: 'claude-code', workers: 1, defaultModels: [], default: true }],
+      });
+      const res = await post('/api/jobs', { repo_url: REPO, prompt: 'x', max_cost_usd: 2.5, max_tokens: 1000, requested_by: '@octocat' });
+      const { id } = (await res.json()) as { id: string };
+      expect((await queue.getJob(id))?.data).toMatchObject({ budget: { maxCostUsd: 2.5, maxTokens: 1000 }, requestedBy: '@octocat' });
+    });
+
     it('returns the same job for the same Idempotency-Key', async () => {
       const first = await post('/api/jobs', { repo_url: REPO, prompt: 'p' }, { 'Idempotency-Key': 'key-1' });
       const second = await post('/api/jobs', { repo_url: REPO, prompt: 'p' }, { 'Idempotency-Key': 'key-1' });
@@ -114,6 +127,7 @@ describe('API against a real Redis (no worker)', () => {
       ['credentials in the URL', { repo_url: 'https://user:pw@github.com/acme/app', prompt: 'x' }, 'invalid_repo_url', /credentials/],
       ['an owner with dots', { repo_url: 'https://github.com/../app', prompt: 'x' }, 'invalid_repo_url', /./],
       ['an unknown agent', { repo_url: REPO, prompt: 'x', agent: 'gpt-9' }, 'unknown_agent', /available: claude-code/],
+      ['a negative budget', { repo_url: REPO, prompt: 'x', max_cost_usd: -1 }, 'invalid_request', /max_cost_usd/],
       ['a bad base branch', { repo_url: REPO, prompt: 'x', base_branch: 'a..b' }, 'invalid_request', /base_branch/],
     ])('rejects %s with a 400 and enqueues nothing', async (_what, body, code, message) => {
       const res = await post('/api/jobs', body);

@@ -7,10 +7,11 @@ import {
   isTerminalEvent,
   parseRepoUrl,
   type CodeJobData,
-  type NewJobEvent,
+  type OfferedAgent,
 } from '@tinyb/contracts';
 import {
   AppError,
+  type AgentCatalog,
   type JobEventPublisher,
   type JobEventSubscriber,
   type JobQueue,
@@ -26,7 +27,6 @@ export interface ApiConfig {
   name: string;
   version: string;
   githubUrl: string;
-  agents: string[];
   defaultAgent: string;
   apiToken?: string;
   sseHeartbeatMs: number;
@@ -36,6 +36,8 @@ export interface ApiDeps {
   config: ApiConfig;
   queue: JobQueue;
   events: JobEventPublisher & JobEventSubscriber & JobStatusReader;
+  /** Which agents the workers offer (they hold the credentials, so they are the ones to say). */
+  agents: AgentCatalog;
   logger: Logger;
   /** Bull Board, built by main.ts from the BullMQ queue. */
   adminRouter?: Router;
@@ -47,6 +49,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export function createApp(deps: ApiDeps): Express {
   const { config, queue, events, logger } = deps;
+  const offeredAgents = cachedFor(1_000, () => deps.agents.offeredAgents());
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -75,7 +78,7 @@ export function createApp(deps: ApiDeps): Express {
 
   /** Validates a request, turns it into job data and enqueues it with `job.queued` recorded first. */
   const submit = async (req: Request, body: CodeJobRequest) => {
-    const data = toJobData(body, config);
+    const data = toJobData(body, config, await offeredAgents());
     const idempotencyKey = req.get('Idempotency-Key');
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new AppError('invalid_request', 'Idempotency-Key must be 1-255 visible ASCII characters');
@@ -115,6 +118,11 @@ export function createApp(deps: ApiDeps): Express {
       .set(created ? {} : { 'Idempotent-Replayed': 'true' })
       .location(`/api/jobs/${jobId}`)
       .json({ id: jobId, status: 'queued', links: jobLinks(jobId) });
+  });
+
+  api.get('/agents', async (_req, res) => {
+    const agents = await offeredAgents();
+    res.json({ default: config.defaultAgent, agents: agents.map((a) => ({ ...a, default: a.name === config.defaultAgent })) });
   });
 
   api.get('/jobs/:id', async (req, res) => {
@@ -182,7 +190,7 @@ export function createApp(deps: ApiDeps): Express {
   return app;
 }
 
-function toJobData(body: CodeJobRequest, config: ApiConfig): CodeJobData {
+function toJobData(body: CodeJobRequest, config: ApiConfig, offered: OfferedAgent[]): CodeJobData {
   let repo;
   try {
     repo = parseRepoUrl(body.repo_url, config.githubUrl);
@@ -191,9 +199,19 @@ function toJobData(body: CodeJobRequest, config: ApiConfig): CodeJobData {
     throw err;
   }
   const agent = body.agent ?? config.defaultAgent;
-  if (!config.agents.includes(agent)) {
-    throw new AppError('unknown_agent', `unknown agent '${agent}'; available: ${config.agents.join(', ')}`);
+  if (!offered.some((a) => a.name === agent)) {
+    const available = offered.map((a) => a.name).join(', ');
+    throw new AppError(
+      'unknown_agent',
+      available
+        ? `agent '${agent}' is not available; available: ${available}`
+        : `agent '${agent}' is not available: no worker has offered any agent recently (are workers running?)`,
+    );
   }
+  const budget = {
+    ...(body.max_cost_usd === undefined ? {} : { maxCostUsd: body.max_cost_usd }),
+    ...(body.max_tokens === undefined ? {} : { maxTokens: body.max_tokens }),
+  };
   return {
     repo,
     prompt: body.prompt,
@@ -202,6 +220,23 @@ function toJobData(body: CodeJobRequest, config: ApiConfig): CodeJobData {
     requestedAt: new Date().toISOString(),
     ...(body.model === undefined ? {} : { model: body.model }),
     ...(body.base_branch === undefined ? {} : { baseBranch: body.base_branch }),
+    ...(body.requested_by === undefined ? {} : { requestedBy: body.requested_by }),
+    ...(Object.keys(budget).length === 0 ? {} : { budget }),
+  };
+}
+
+/** Memoizes `load` for `ttlMs`, so a burst of requests costs one lookup; a failed lookup is not cached. */
+function cachedFor<T>(ttlMs: number, load: () => Promise<T>): () => Promise<T> {
+  let cached: { value: Promise<T>; until: number } | undefined;
+  return () => {
+    const now = Date.now();
+    if (cached && cached.until > now) return cached.value;
+    const value = load();
+    cached = { value, until: now + ttlMs };
+    value.catch(() => {
+      cached = undefined;
+    });
+    return value;
   };
 }
 

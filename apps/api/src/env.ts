@@ -7,20 +7,12 @@ const ApiEnv = z.object({
   HOST: z.string().default('0.0.0.0'),
   /** When set, /api, /code and /admin require `Authorization: Bearer <API_TOKEN>`. */
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** The agent of a job that names none. The agents offered are those the workers advertise. */
   DEFAULT_AGENT: z.string().default('claude-code'),
-  /** Comma-separated agent names workers offer. */
-  AGENTS: z
-    .string()
-    .default('claude-code')
-    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean)),
   JOB_ATTEMPTS: intFromEnv.min(1).max(10).default(3),
   /** First retry delay; it doubles with each further attempt. */
   JOB_BACKOFF_MS: intFromEnv.min(0).default(15_000),
   SSE_HEARTBEAT_MS: intFromEnv.positive().default(15_000),
-}).superRefine((env, ctx) => {
-  if (!env.AGENTS.includes(env.DEFAULT_AGENT)) {
-    ctx.addIssue({ code: 'custom', path: ['DEFAULT_AGENT'], message: `must be one of AGENTS (${env.AGENTS.join(', ')})` });
-  }
 });
 export type ApiEnv = z.infer<typeof ApiEnv>;
 

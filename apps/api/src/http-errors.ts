@@ -25,6 +25,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'agent_failed':
     case 'agent_timeout':
     case 'agent_max_turns':
+    case 'budget_exceeded':
     case 'git_host_failed':
     case 'job_timeout':
     case 'worker_lost':

@@ -3,7 +3,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { RedisJobEvents } from '@tinyb/events';
-import { CodeJobQueue, createRedisConnection, waitForRedis } from '@tinyb/queue';
+import { CodeJobQueue, WorkerRegistry, createRedisConnection, waitForRedis } from '@tinyb/queue';
 import { createLogger, loadDotEnv, runMain } from '@tinyb/runtime';
 import { createApp } from './create-app.js';
 import { loadApiEnv } from './env.js';
@@ -29,13 +29,13 @@ runMain(async () => {
       name: 'tiny-backspace',
       version,
       githubUrl: env.GITHUB_URL,
-      agents: env.AGENTS,
       defaultAgent: env.DEFAULT_AGENT,
       sseHeartbeatMs: env.SSE_HEARTBEAT_MS,
       ...(env.API_TOKEN ? { apiToken: env.API_TOKEN } : {}),
     },
     queue,
     events,
+    agents: new WorkerRegistry({ redis, prefix: env.REDIS_PREFIX, logger }),
     logger,
     adminRouter: board.getRouter(),
   });

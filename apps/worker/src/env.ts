@@ -13,6 +13,9 @@ const WorkerEnv = z
     /** Limits on what one job may change. */
     MAX_CHANGED_FILES: intFromEnv.positive().default(500),
     MAX_CHANGE_BYTES: intFromEnv.positive().default(50 * 1024 * 1024),
+    /** Per-job budget (all attempts together); a job may ask for less, never more. Unset: no limit. */
+    JOB_MAX_COST_USD: z.coerce.number().positive().optional(),
+    JOB_MAX_TOKENS: intFromEnv.positive().optional(),
     BRANCH_PREFIX: z.string().regex(/^[A-Za-z0-9._\/-]*$/).default('tinyb/'),
 
     SANDBOX_PROVIDER: z.enum(['local']).default('local'),

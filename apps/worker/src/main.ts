@@ -7,6 +7,7 @@ import {
   CodeJobQueue,
   createCodeWorker,
   createRedisConnection,
+  WorkerRegistry,
   listenForCancelRequests,
   redisConnectionOptions,
   waitForRedis,
@@ -66,6 +67,10 @@ runMain(async () => {
     logger,
     workerId,
     jobTimeoutMs: env.JOB_TIMEOUT_MS,
+    budget: {
+      ...(env.JOB_MAX_COST_USD === undefined ? {} : { maxCostUsd: env.JOB_MAX_COST_USD }),
+      ...(env.JOB_MAX_TOKENS === undefined ? {} : { maxTokens: env.JOB_MAX_TOKENS }),
+    },
   });
 
   const worker = createCodeWorker(processor, {
@@ -93,6 +98,15 @@ runMain(async () => {
     },
   });
 
+  // Tell the API which agents this worker can run: it holds their credentials, the API does not.
+  const registry = new WorkerRegistry({ redis, prefix: env.REDIS_PREFIX, logger });
+  const heartbeat = await registry.startHeartbeat({
+    workerId,
+    agents: [...agents.values()].map((agent) => ({ name: agent.name })),
+    sandbox: sandboxProvider.name,
+    startedAt: new Date().toISOString(),
+  });
+
   logger.info(
     { workerId, concurrency: env.WORKER_CONCURRENCY, sandbox: sandboxProvider.name, agents: [...agents.keys()] },
     'worker started',
@@ -107,6 +121,7 @@ runMain(async () => {
     const deadline = setTimeout(() => worker.cancelAllJobs(SHUTDOWN_REASON), env.WORKER_SHUTDOWN_TIMEOUT_MS);
     await worker.close();
     clearTimeout(deadline);
+    heartbeat.stop();
     await cancels.close();
     await events.close();
     await queue.close();

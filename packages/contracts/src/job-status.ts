@@ -23,3 +23,12 @@ export const JobStatus = z.object({
   usage: Usage.nullable(),
 });
 export type JobStatus = z.infer<typeof JobStatus>;
+
+/** One entry of `GET /api/agents`: an agent some live worker can run. */
+export const OfferedAgent = z.object({
+  name: z.string(),
+  /** Live workers offering it. */
+  workers: z.number().int().nonnegative(),
+  defaultModels: z.array(z.string()),
+});
+export type OfferedAgent = z.infer<typeof OfferedAgent>;

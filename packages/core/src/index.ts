@@ -8,3 +8,4 @@ export * from './ports/job-events.js';
 export * from './job-status.js';
 export * from './pipeline/index.js';
 export * from './ports/job-queue.js';
+export * from './ports/agent-catalog.js';

@@ -10,5 +10,5 @@ export { listenForCancelRequests, type CancelListener, type CancelListenerDeps }
 export { createCodeWorker, codeWorkerOptions, type CodeJobProcessor, type CodeWorkerOptions } from './code-worker.js';
 export { DEFAULT_QUEUE_PREFIX } from './queue-keys.js';
 export { createRedisConnection, waitForRedis } from './create-redis-connection.js';
-export { WorkerRegistry, WorkerAdvertisement, type OfferedAgent, type WorkerRegistryDeps } from './worker-registry.js';
+export { WorkerRegistry, WorkerAdvertisement, type WorkerRegistryDeps } from './worker-registry.js';
 export { RedisLease } from './redis-lease.js';

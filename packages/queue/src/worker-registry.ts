@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { silentLogger, type Logger } from '@tinyb/core';
+import type { OfferedAgent } from '@tinyb/contracts';
+import { silentLogger, type AgentCatalog, type Logger } from '@tinyb/core';
 import { DEFAULT_QUEUE_PREFIX, queueKeys } from './queue-keys.js';
 
 export const WorkerAdvertisement = z.object({
@@ -12,12 +13,6 @@ export const WorkerAdvertisement = z.object({
 });
 export type WorkerAdvertisement = z.infer<typeof WorkerAdvertisement>;
 
-export interface OfferedAgent {
-  name: string;
-  /** Live workers offering it. */
-  workers: number;
-  defaultModels: string[];
-}
 
 export interface WorkerRegistryDeps {
   redis: Redis;
@@ -34,7 +29,7 @@ export interface WorkerRegistryDeps {
  * Which agents the fleet can run. Credentials live only with the workers, so each worker advertises its
  * agents here, and the API offers the union: an agent no worker has credentials for is never accepted.
  */
-export class WorkerRegistry {
+export class WorkerRegistry implements AgentCatalog {
   private readonly prefix: string;
   private readonly ttlMs: number;
   private readonly logger: Logger;
