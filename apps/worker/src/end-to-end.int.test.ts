@@ -124,7 +124,7 @@ describe('end to end: prompt → pull request', () => {
   };
 
   it('opens a pull request with exactly the agent\'s changes, streaming every step live', async () => {
-    const jobId = await submit('[scenario:multi] Tidy up the docs');
+    const jobId = await submit('[scenario:multi] Tidy up the docs', { requested_by: '@octocat' });
     const frames = await readAll(jobId);
     const types = frames.map((f) => f.event.type);
 
@@ -162,6 +162,7 @@ describe('end to end: prompt → pull request', () => {
     expect(pr.body).toContain(jobId);
     expect(pr.body).toContain(FAKE_FILES.notesPath);
     expect(pr.body).toContain(result.summary);
+    expect(pr.body).toContain('requested by @octocat');
     const dir = cloneBranch(`tinyb/${jobId}`);
     expect(await readFile(join(dir, FAKE_FILES.notesPath), 'utf8')).toBe(FAKE_FILES.notesContent);
     expect(await readFile(join(dir, 'README.md'), 'utf8')).toBe(`# App\n\n${FAKE_FILES.readmeNewLine}\n`);
@@ -234,6 +235,20 @@ describe('end to end: prompt → pull request', () => {
     expect(await readdir(sandboxRoot)).toEqual([]);
     // No `sleep 60` (the agent's tool) survives.
     expect(execFileSync('ps', ['-eo', 'args']).toString()).not.toMatch(/^sleep 60$/m);
+  });
+
+  it('stops the agent when the job passes its token budget, and reports the spending', async () => {
+    const jobId = await submit('[scenario:multi] Spend a lot', { max_tokens: 150 });
+    const frames = await readAll(jobId);
+    const last = frames.at(-1)!.event;
+    expect(last).toMatchObject({ type: 'job.failed', error: { code: 'budget_exceeded', step: 'run_agent' } });
+    if (last.type !== 'job.failed') throw new Error('expected job.failed');
+    expect(last.usage!.inputTokens + last.usage!.outputTokens).toBeGreaterThan(150);
+    // Not retried: spending more would not help.
+    expect(frames.filter((f) => f.event.type === 'job.started')).toHaveLength(1);
+    expect(frames.map((f) => f.event.type)).not.toContain('pr.created');
+    expect(await client.status(jobId)).toMatchObject({ state: 'failed', usage: last.usage, error: { code: 'budget_exceeded' } });
+    expect(await readdir(sandboxRoot)).toEqual([]);
   });
 
   it('shares jobs between worker processes', async () => {
