@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { AppError, JobUsageMeter, silentLogger, type Budget, type ExecOptions, type ExecResult, type Sandbox, type StepContext } from '@tinyb/core';
 import type { NewJobEvent } from '@tinyb/contracts';
 import { resolveClaudeExecutable } from './resolve-claude-executable.js';
@@ -140,5 +142,14 @@ describe('ClaudeCodeAgent', () => {
     const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input, usage }, ctx()));
     expect(err.code).toBe('budget_exceeded');
     expect(calls[1]!.argv.slice(-2)).toEqual(['--max-budget-usd', '0.75']);
+  });
+});
+
+describe('ClaudeCodeAgent executable', () => {
+  it('binds a host binary into local sandboxes, and runs a bare command name as the image provides it', () => {
+    const host = new ClaudeCodeAgent({ executable, apiKey: 'k' });
+    expect(host.toolPaths).toEqual([dirname(realpathSync(executable))]);
+    const image = new ClaudeCodeAgent({ executable: 'claude', apiKey: 'k' });
+    expect(image.toolPaths).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { realpathSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
 import { AppError, type AgentRunInput, type AgentRunResult, type CodingAgent, type StepContext } from '@tinyb/core';
 import { runNdjsonCli } from '../run-ndjson-cli.js';
 import { truncateText } from '../truncate-text.js';
@@ -7,7 +7,10 @@ import { ClaudeUsageTally, createClaudeLineMapper } from './map-stream-json-line
 import { ClaudeStreamLine, type ClaudeResultLine } from './stream-json-line.js';
 
 export interface ClaudeCodeAgentOptions {
-  /** Absolute host path of the native `claude` binary (see resolveClaudeExecutable). */
+  /**
+   * Absolute host path of the native `claude` binary (see resolveClaudeExecutable), or a bare command name
+   * (`claude`) that the sandbox image has on its PATH.
+   */
   executable: string;
   apiKey: string;
   /** ANTHROPIC_BASE_URL: a gateway, or a fake in tests. */
@@ -34,9 +37,16 @@ export class ClaudeCodeAgent implements CodingAgent {
   private readonly executable: string;
 
   constructor(private readonly opts: ClaudeCodeAgentOptions) {
-    // The sandbox binds tool paths at the same path, so the argv must name the file by its real path.
-    this.executable = realpathSync(opts.executable);
-    this.toolPaths = [dirname(this.executable)];
+    if (isAbsolute(opts.executable)) {
+      // A binary on the worker's host: a local sandbox binds tool paths at the same path, so the argv must
+      // name the file by its real path.
+      this.executable = realpathSync(opts.executable);
+      this.toolPaths = [dirname(this.executable)];
+    } else {
+      // A command the sandbox image provides on its PATH (a Daytona snapshot): nothing to bring along.
+      this.executable = opts.executable;
+      this.toolPaths = [];
+    }
   }
 
   async run(input: AgentRunInput, ctx: StepContext): Promise<AgentRunResult> {
