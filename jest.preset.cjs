@@ -3,7 +3,7 @@
 const path = require('node:path');
 
 // ESM-only dependencies that jest (CommonJS) must transform; pnpm puts them under node_modules/.pnpm/.
-const esmOnly = ['@octokit', 'universal-user-agent', 'before-after-hook', 'bottleneck', 'fast-content-type-parse', 'json-with-bigint', 'toad-cache', 'eventsource-parser', 'content-type'];
+const esmOnly = ['@octokit', 'universal-user-agent', 'before-after-hook', 'bottleneck', 'fast-content-type-parse', 'json-with-bigint', 'toad-cache', 'eventsource-parser', 'content-type', 'universal-github-app-jwt'];
 
 module.exports = {
   testEnvironment: 'node',

@@ -1,10 +1,21 @@
+import { createAppAuth } from '@octokit/auth-app';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import type { Logger } from '@tinyb/core';
 
-export interface GitHubOctokitOptions {
-  token: string;
+/** A GitHub App's own identity: the Octokit then signs a short-lived JWT per request (only app routes accept it). */
+export interface GitHubAppIdentity {
+  appId: number | string;
+  /** PEM text, as `loadGitHubAppPrivateKey` returns it. */
+  privateKey: string;
+}
+
+/** Either a token (personal, or an app installation's) or the app itself. */
+export type GitHubOctokitOptions = GitHubOctokitSettings & ({ token: string; app?: undefined } | { app: GitHubAppIdentity; token?: undefined });
+
+/** Everything but the credential: the same for every Octokit the worker builds. */
+export interface GitHubOctokitSettings {
   /** REST base URL: `https://api.github.com`, or `https://<host>/api/v3` for GitHub Enterprise and the fake. */
   apiUrl: string;
   /** Retries of failed requests (5xx, 429, network) by @octokit/plugin-retry; 3 retries, 1000 ms base unless given. */
@@ -41,8 +52,11 @@ export function createGitHubOctokit(opts: GitHubOctokitOptions): GitHubOctokit {
       logger.warn({ kind, retryAfterS, method: options.method, route: options.url, retryCount, willRetry }, 'github rate limit hit');
       return willRetry;
     };
+  // @octokit/auth-app's hook signs an RS256 JWT (universal-github-app-jwt) for the app routes it knows
+  // (`/repos/{o}/{r}/installation`, `/app/installations/{id}/access_tokens`, …) and retries once on clock skew.
+  const auth = opts.app === undefined ? { auth: opts.token } : { authStrategy: createAppAuth, auth: { appId: opts.app.appId, privateKey: opts.app.privateKey } };
   return new GitHubOctokit({
-    auth: opts.token,
+    ...auth,
     baseUrl: opts.apiUrl.replace(/\/+$/, ''),
     userAgent: 'tiny-backspace',
     retry: {

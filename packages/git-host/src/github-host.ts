@@ -11,65 +11,89 @@ import {
   type RepoInfo,
 } from '@tinyb/core';
 import { downloadCheckout } from './download-checkout.js';
+import type { GitHubCredentials, RepoCredentials } from './github-credentials.js';
 import { asHttpError, isAlreadyExists, toGitHostError } from './github-error.js';
+import { PersonalTokenCredentials } from './personal-token-credentials.js';
 
-export interface GitHubHostOptions {
-  /** Built by `createGitHubOctokit` (retry + throttling); any Octokit with the REST methods works. */
-  octokit: Octokit;
-  /** Where repositories are cloned from: `https://github.com`, or the GitHub Enterprise / fake host. */
-  gitUrl: string;
-  /** Used only for the clone; the REST calls authenticate through the Octokit. */
-  token: string;
-  logger: Logger;
-}
+export type GitHubHostOptions =
+  | {
+      /** PersonalTokenCredentials or GitHubAppCredentials: who the host is, per repository. */
+      credentials: GitHubCredentials;
+      /** Where repositories are cloned from: `https://github.com`, or the GitHub Enterprise / fake host. */
+      gitUrl: string;
+      logger: Logger;
+    }
+  | {
+      /**
+       * The original form, one personal token: same as `credentials: new PersonalTokenCredentials({ token, octokit })`.
+       * @deprecated pass `credentials`.
+       */
+      octokit: Octokit;
+      token: string;
+      gitUrl: string;
+      logger: Logger;
+    };
 
 type TreeEntry = { path: string; mode: ChangedFile['mode']; type: 'blob'; sha: string | null };
 
+/** What a `recover` hook returns when it turns a failure into a result; `undefined` lets the failure through. */
+type Recovered<T> = { value: T } | undefined;
+
 /**
  * GitHost over GitHub's REST API ("Plan A"): changes go up as blobs, a tree and a commit through the Git
- * Data API, so the sandbox that produced them never holds a credential. Every call honours the job's
+ * Data API, so the sandbox that produced them never holds a credential. Each call asks the credentials
+ * for the repository's token (a personal token, or an app installation token scoped to that repository);
+ * if GitHub calls it bad, the call is tried once more with fresh credentials. Every call honours the job's
  * AbortSignal; every failure leaves as an AppError without the token or the Octokit request attached.
  */
 export class GitHubHost implements GitHost {
-  private readonly octokit: Octokit;
+  private readonly credentials: GitHubCredentials;
   private readonly gitUrl: string;
-  private readonly token: string;
   private readonly logger: Logger;
 
   constructor(opts: GitHubHostOptions) {
-    this.octokit = opts.octokit;
+    this.credentials = 'credentials' in opts ? opts.credentials : new PersonalTokenCredentials({ token: opts.token, octokit: opts.octokit });
     this.gitUrl = opts.gitUrl;
-    this.token = opts.token;
     this.logger = opts.logger.child({ component: 'github-host' });
   }
 
   async getRepo(repo: RepoCoordinates, signal: AbortSignal): Promise<RepoInfo> {
-    const { data } = await this.call('repos.get', repo, signal, () =>
-      this.octokit.rest.repos.get({ owner: repo.owner, repo: repo.name, request: { signal } }),
-    );
+    const { data } = await this.call('repos.get', repo, signal, (octokit) => octokit.rest.repos.get({ owner: repo.owner, repo: repo.name, request: { signal } }));
     return { defaultBranch: data.default_branch, private: data.private };
   }
 
   async resolveBranch(repo: RepoCoordinates, branch: string, signal: AbortSignal): Promise<string> {
-    try {
-      const { data } = await this.octokit.rest.git.getRef({ owner: repo.owner, repo: repo.name, ref: `heads/${branch}`, request: { signal } });
-      return data.object.sha;
-    } catch (err) {
-      if (!signal.aborted && asHttpError(err)?.status === 404) {
-        throw new AppError('branch_not_found', `branch ${branch} does not exist in ${repo.owner}/${repo.name}`);
-      }
-      throw this.fail('git.getRef', repo, err, signal);
-    }
+    const { data } = await this.call(
+      'git.getRef',
+      repo,
+      signal,
+      (octokit) => octokit.rest.git.getRef({ owner: repo.owner, repo: repo.name, ref: `heads/${branch}`, request: { signal } }),
+      (err) => {
+        if (asHttpError(err)?.status === 404) throw new AppError('branch_not_found', `branch ${branch} does not exist in ${repo.owner}/${repo.name}`);
+        return undefined;
+      },
+    );
+    return data.object.sha;
   }
 
   async downloadCheckout(repo: RepoCoordinates, branch: string, signal: AbortSignal): Promise<{ sha: string; archive: Uint8Array }> {
     const startedAt = Date.now();
-    try {
-      const result = await downloadCheckout({ gitUrl: this.gitUrl, token: this.token, repo, branch, signal });
-      this.logger.debug({ owner: repo.owner, repo: repo.name, sha: result.sha, archiveBytes: result.archive.byteLength, durationMs: Date.now() - startedAt }, 'checkout downloaded');
-      return result;
-    } catch (err) {
-      throw this.fail('git clone', repo, err, signal);
+    let creds = await this.credentialsFor('git clone', repo, signal);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const result = await downloadCheckout({ gitUrl: this.gitUrl, token: creds.token, repo, branch, signal });
+        this.logger.debug({ owner: repo.owner, repo: repo.name, sha: result.sha, archiveBytes: result.archive.byteLength, durationMs: Date.now() - startedAt }, 'checkout downloaded');
+        return result;
+      } catch (err) {
+        // git does not tell 401 from 403 in a way worth parsing; a second denial ends it.
+        const denied = err instanceof AppError && err.code === 'repo_access_denied';
+        if (attempt === 1 && denied && !signal.aborted && this.credentials.invalidate(repo, creds.token)) {
+          this.logger.warn({ owner: repo.owner, repo: repo.name, operation: 'git clone' }, 'github refused the credentials, trying fresh ones');
+          creds = await this.credentialsFor('git clone', repo, signal);
+          continue;
+        }
+        throw this.fail('git clone', repo, err, signal, creds.token);
+      }
     }
   }
 
@@ -89,35 +113,43 @@ export class GitHubHost implements GitHost {
       }
       if (file.content === undefined) throw new AppError('internal', `changed file ${file.path} (${file.change}) has no content`);
       const content = Buffer.from(file.content.buffer, file.content.byteOffset, file.content.byteLength).toString('base64');
-      const { data } = await this.call('git.createBlob', repo, signal, () =>
-        this.octokit.rest.git.createBlob({ owner, repo: name, content, encoding: 'base64', request: { signal } }),
+      const { data } = await this.call('git.createBlob', repo, signal, (octokit) =>
+        octokit.rest.git.createBlob({ owner, repo: name, content, encoding: 'base64', request: { signal } }),
       );
       tree.push({ path: file.path, mode: file.mode, type: 'blob', sha: data.sha });
     }
-    const base = await this.call('git.getCommit', repo, signal, () =>
-      this.octokit.rest.git.getCommit({ owner, repo: name, commit_sha: input.baseSha, request: { signal } }),
+    const base = await this.call('git.getCommit', repo, signal, (octokit) =>
+      octokit.rest.git.getCommit({ owner, repo: name, commit_sha: input.baseSha, request: { signal } }),
     );
-    const newTree = await this.call('git.createTree', repo, signal, () =>
-      this.octokit.rest.git.createTree({ owner, repo: name, base_tree: base.data.tree.sha, tree, request: { signal } }),
+    const newTree = await this.call('git.createTree', repo, signal, (octokit) =>
+      octokit.rest.git.createTree({ owner, repo: name, base_tree: base.data.tree.sha, tree, request: { signal } }),
     );
-    const commit = await this.call('git.createCommit', repo, signal, () =>
-      this.octokit.rest.git.createCommit({ owner, repo: name, message: input.message, tree: newTree.data.sha, parents: [input.baseSha], request: { signal } }),
+    // No author: GitHub attributes the commit to the credential's identity (the app's bot for an installation token).
+    const commit = await this.call('git.createCommit', repo, signal, (octokit) =>
+      octokit.rest.git.createCommit({ owner, repo: name, message: input.message, tree: newTree.data.sha, parents: [input.baseSha], request: { signal } }),
     );
     this.logger.info({ owner, repo: name, sha: commit.data.sha, files: input.files.length }, 'commit created');
     return commit.data.sha;
   }
 
   async pushBranch(repo: RepoCoordinates, branch: string, sha: string, signal: AbortSignal): Promise<void> {
-    try {
-      await this.octokit.rest.git.createRef({ owner: repo.owner, repo: repo.name, ref: `refs/heads/${branch}`, sha, request: { signal } });
+    const created = await this.call(
+      'git.createRef',
+      repo,
+      signal,
+      async (octokit) => {
+        await octokit.rest.git.createRef({ owner: repo.owner, repo: repo.name, ref: `refs/heads/${branch}`, sha, request: { signal } });
+        return true;
+      },
+      (err) => (isAlreadyExists(err) ? { value: false } : undefined),
+    );
+    if (created) {
       this.logger.info({ owner: repo.owner, repo: repo.name, branch, sha }, 'branch created');
       return;
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw this.fail('git.createRef', repo, err, signal);
     }
     // A retried job reuses its branch: the new commit replaces whatever an earlier attempt left there.
-    await this.call('git.updateRef', repo, signal, () =>
-      this.octokit.rest.git.updateRef({ owner: repo.owner, repo: repo.name, ref: `heads/${branch}`, sha, force: true, request: { signal } }),
+    await this.call('git.updateRef', repo, signal, (octokit) =>
+      octokit.rest.git.updateRef({ owner: repo.owner, repo: repo.name, ref: `heads/${branch}`, sha, force: true, request: { signal } }),
     );
     this.logger.info({ owner: repo.owner, repo: repo.name, branch, sha }, 'branch moved');
   }
@@ -129,32 +161,38 @@ export class GitHubHost implements GitHost {
   ): Promise<PullRequestRef & { reused: boolean }> {
     const existing = await this.findOpenPullRequest(repo, draft.branch, signal);
     if (existing !== undefined) return { ...existing, reused: true };
-    try {
-      const { data } = await this.octokit.rest.pulls.create({
-        owner: repo.owner,
-        repo: repo.name,
-        title: draft.title,
-        body: draft.body,
-        head: draft.branch,
-        base: draft.base,
-        draft: draft.draft,
-        request: { signal },
-      });
-      this.logger.info({ owner: repo.owner, repo: repo.name, number: data.number, branch: draft.branch }, 'pull request opened');
-      return { url: data.html_url, number: data.number, branch: draft.branch, reused: false };
-    } catch (err) {
-      // Someone (an earlier attempt of this job, still running) opened it between our list and create.
-      if (isAlreadyExists(err)) {
-        const raced = await this.findOpenPullRequest(repo, draft.branch, signal);
-        if (raced !== undefined) return { ...raced, reused: true };
-      }
-      throw this.fail('pulls.create', repo, err, signal);
+    const created = await this.call(
+      'pulls.create',
+      repo,
+      signal,
+      async (octokit) => {
+        const { data } = await octokit.rest.pulls.create({
+          owner: repo.owner,
+          repo: repo.name,
+          title: draft.title,
+          body: draft.body,
+          head: draft.branch,
+          base: draft.base,
+          draft: draft.draft,
+          request: { signal },
+        });
+        return data;
+      },
+      (err) => (isAlreadyExists(err) ? { value: undefined } : undefined),
+    );
+    if (created !== undefined) {
+      this.logger.info({ owner: repo.owner, repo: repo.name, number: created.number, branch: draft.branch }, 'pull request opened');
+      return { url: created.html_url, number: created.number, branch: draft.branch, reused: false };
     }
+    // Someone (an earlier attempt of this job, still running) opened it between our list and create.
+    const raced = await this.findOpenPullRequest(repo, draft.branch, signal);
+    if (raced !== undefined) return { ...raced, reused: true };
+    throw new AppError('git_host_failed', `GitHub pulls.create says a pull request for ${draft.branch} already exists, but none is open`);
   }
 
   private async findOpenPullRequest(repo: RepoCoordinates, branch: string, signal: AbortSignal): Promise<PullRequestRef | undefined> {
-    const { data } = await this.call('pulls.list', repo, signal, () =>
-      this.octokit.rest.pulls.list({ owner: repo.owner, repo: repo.name, head: `${repo.owner}:${branch}`, state: 'open', per_page: 10, request: { signal } }),
+    const { data } = await this.call('pulls.list', repo, signal, (octokit) =>
+      octokit.rest.pulls.list({ owner: repo.owner, repo: repo.name, head: `${repo.owner}:${branch}`, state: 'open', per_page: 10, request: { signal } }),
     );
     if (!Array.isArray(data)) throw new AppError('git_host_failed', 'GitHub pulls.list returned something other than a list', { retryable: true });
     // The head filter is GitHub's; checking the ref again keeps a lenient server from handing us another branch's PR.
@@ -162,18 +200,48 @@ export class GitHubHost implements GitHost {
     return pr === undefined ? undefined : { url: pr.html_url, number: pr.number, branch };
   }
 
-  /** Runs one Octokit call, translating any failure. */
-  private async call<T>(operation: string, repo: RepoCoordinates, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one Octokit call with the repository's credentials, translating any failure. `recover` sees the raw
+   * failure first and may turn it into a result (or throw its own AppError). A 401 (a revoked or expired
+   * token) gets one more try if the credentials can offer a fresh one.
+   */
+  private async call<T>(
+    operation: string,
+    repo: RepoCoordinates,
+    signal: AbortSignal,
+    fn: (octokit: Octokit) => Promise<T>,
+    recover?: (err: unknown) => Recovered<T>,
+  ): Promise<T> {
     throwIfAborted(signal);
+    let creds = await this.credentialsFor(operation, repo, signal);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await fn(creds.octokit);
+      } catch (err) {
+        if (!signal.aborted) {
+          const recovered = recover?.(err);
+          if (recovered !== undefined) return recovered.value;
+          if (attempt === 1 && asHttpError(err)?.status === 401 && this.credentials.invalidate(repo, creds.token)) {
+            this.logger.warn({ owner: repo.owner, repo: repo.name, operation }, 'github refused the credentials, trying fresh ones');
+            creds = await this.credentialsFor(operation, repo, signal);
+            continue;
+          }
+        }
+        throw this.fail(operation, repo, err, signal, creds.token);
+      }
+    }
+  }
+
+  private async credentialsFor(operation: string, repo: RepoCoordinates, signal: AbortSignal): Promise<RepoCredentials> {
     try {
-      return await fn();
+      return await this.credentials.forRepo(repo, signal);
     } catch (err) {
       throw this.fail(operation, repo, err, signal);
     }
   }
 
-  private fail(operation: string, repo: RepoCoordinates, err: unknown, signal: AbortSignal): AppError {
-    const error = toGitHostError(err, { operation, signal, secrets: [this.token] });
+  private fail(operation: string, repo: RepoCoordinates, err: unknown, signal: AbortSignal, token?: string): AppError {
+    const error = toGitHostError(err, { operation, signal, secrets: token === undefined ? [] : [token] });
     this.logger.warn(
       { owner: repo.owner, repo: repo.name, operation, code: error.code, retryable: error.retryable, status: asHttpError(err)?.status, error: error.message },
       'github operation failed',

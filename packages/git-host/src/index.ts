@@ -1,3 +1,13 @@
 export { GitHubHost, type GitHubHostOptions } from './github-host.js';
-export { createGitHubOctokit, type GitHubOctokit, type GitHubOctokitOptions } from './create-github-octokit.js';
+export {
+  createGitHubOctokit,
+  type GitHubAppIdentity,
+  type GitHubOctokit,
+  type GitHubOctokitOptions,
+  type GitHubOctokitSettings,
+} from './create-github-octokit.js';
+export type { GitHubCredentials, RepoCredentials } from './github-credentials.js';
+export { PersonalTokenCredentials, type PersonalTokenCredentialsOptions } from './personal-token-credentials.js';
+export { GitHubAppCredentials, INSTALLATION_TOKEN_PERMISSIONS, type GitHubAppCredentialsOptions } from './github-app-credentials.js';
+export { loadGitHubAppPrivateKey } from './load-github-app-private-key.js';
 export { toGitHostError } from './github-error.js';

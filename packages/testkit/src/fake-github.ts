@@ -3,20 +3,39 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import {
+  FakeGitHubApp,
+  looksLikeJwt,
+  type FakeAccessTokenRequest,
+  type FakeGitHubAppOptions,
+  type FakeInstallationToken,
+} from './fake-github-app.js';
 import { gitLine, objectHasType, runGit, serveGitHttpBackend } from './fake-github-git.js';
+
+export type { FakeAccessTokenRequest, FakeGitHubAppOptions, FakeInstallationToken } from './fake-github-app.js';
 
 /**
  * A stateful stand-in for GitHub, for tests that run the real Octokit and the real git CLI: real bare
  * repositories on disk served over smart HTTP (clone/fetch only) by the system `git http-backend`, and the
  * REST routes of the Git Data and Pulls APIs that the project uses, built on git plumbing so a test can
  * clone what was "pushed" through the API and check it byte for byte. Pull requests live in memory.
+ * With `app`, it also plays a GitHub App's side: app JWTs, installations, and installation tokens scoped to
+ * repositories and permissions, which expire.
  * Not covered: forks, pushes over HTTP, webhooks, pagination, merges, anything GraphQL.
  */
 
 export interface FakeGitHubOptions {
-  /** The one token the fake accepts, for the REST API and for git over HTTP. */
+  /** The personal token the fake accepts everywhere, for the REST API and for git over HTTP. */
   token: string;
+  /**
+   * A GitHub App the fake knows: `GET /repos/:o/:r/installation` and `POST /app/installations/:id/access_tokens`
+   * then answer requests signed with its key, and the tokens they mint work on their repositories only.
+   */
+  app?: FakeGitHubAppOptions;
 }
+
+/** Which kind of credential a request carried, as the fake judged it. */
+export type FakeCredentialKind = 'none' | 'token' | 'installation' | 'jwt' | 'invalid';
 
 export type FakeFileMode = '100644' | '100755' | '120000';
 export type FakeRepoFile = string | { content: string | Uint8Array; mode?: FakeFileMode };
@@ -48,6 +67,11 @@ export interface FakeRequestLogEntry {
   path: string;
   /** Whether the request carried an Authorization header at all (right or wrong). */
   hasAuth: boolean;
+  /**
+   * `token` is the personal token, `installation` a token minted for the app (expired or not), `jwt` a
+   * correctly signed app JWT; anything else sent is `invalid`.
+   */
+  credential: FakeCredentialKind;
   status: number;
 }
 
@@ -73,6 +97,18 @@ export interface FakeGitHub {
    * and adds headers (e.g. `retry-after` for rate limits).
    */
   failNext(method: string, pathPattern: string | RegExp, status: number, times?: number, response?: FakeResponseOverride): void;
+  /**
+   * Installs the app (see FakeGitHubOptions.app) on `owner`'s account: for all its repositories, or for
+   * `repo` added to the installation's selection. Returns the installation id. Repositories it does not cover
+   * answer the installation lookup with 404.
+   */
+  installApp(owner: string, repo?: string): number;
+  /** Every access-token request that passed JWT verification (live array), with what was asked for. */
+  readonly accessTokenRequests: readonly FakeAccessTokenRequest[];
+  /** Snapshot of the installation tokens minted so far, oldest first. */
+  installationTokens(): FakeInstallationToken[];
+  /** Makes every installation token minted so far expire now (the fake answers them with 401 from then on). */
+  expireInstallationTokens(): void;
   close(): Promise<void>;
 }
 
@@ -98,8 +134,17 @@ interface Fault {
   response: FakeResponseOverride;
 }
 
+/** What the fake made of a request's Authorization header. */
+type Credential =
+  | { kind: 'none' }
+  | { kind: 'token'; user: string }
+  | { kind: 'installation'; token: FakeInstallationToken; user: string }
+  | { kind: 'jwt' }
+  | { kind: 'invalid'; message: string };
+
 interface ApiContext {
   repo: RepoState;
+  credential: Credential;
   params: Record<string, string>;
   query: URLSearchParams;
   body: unknown;
@@ -114,6 +159,8 @@ interface Route {
   method: string;
   /** Matched against the decoded path after `/repos/:owner/:repo`. */
   pattern: RegExp;
+  /** The app permission an installation token needs (read for GET, write otherwise), as GitHub documents per route. */
+  permission: 'metadata' | 'contents' | 'pull_requests';
   handle(ctx: ApiContext): Promise<ApiResponse>;
 }
 
@@ -128,6 +175,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
   await mkdir(scratch);
 
   const repos = new Map<string, RepoState>();
+  const app = opts.app === undefined ? undefined : new FakeGitHubApp(opts.app);
   const faults: Fault[] = [];
   const requests: FakeRequestLogEntry[] = [];
   let url = '';
@@ -237,11 +285,13 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     {
       method: 'GET',
       pattern: /^$/,
+      permission: 'metadata',
       handle: async ({ repo }) => ({ status: 200, body: repoJson(repo) }),
     },
     {
       method: 'GET',
       pattern: /^\/git\/ref\/(?<ref>.+)$/,
+      permission: 'contents',
       handle: async ({ repo, params }) => {
         const ref = `refs/${params.ref ?? ''}`;
         const sha = await refSha(repo, ref);
@@ -251,6 +301,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     {
       method: 'POST',
       pattern: /^\/git\/blobs$/,
+      permission: 'contents',
       handle: async ({ repo, body }) => {
         const content = field(body, 'content');
         const encoding = field(body, 'encoding') ?? 'utf-8';
@@ -264,6 +315,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     {
       method: 'GET',
       pattern: /^\/git\/blobs\/(?<sha>[^/]+)$/,
+      permission: 'contents',
       handle: async ({ repo, params }) => {
         const sha = params.sha ?? '';
         if (!(await objectHasType(repo.dir, sha, 'blob'))) return notFound();
@@ -274,6 +326,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     {
       method: 'GET',
       pattern: /^\/git\/commits\/(?<sha>[^/]+)$/,
+      permission: 'contents',
       handle: async ({ repo, params }) => {
         const sha = params.sha ?? '';
         if (!(await objectHasType(repo.dir, sha, 'commit'))) return notFound();
@@ -283,6 +336,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     {
       method: 'POST',
       pattern: /^\/git\/trees$/,
+      permission: 'contents',
       handle: async ({ repo, body }) => {
         const baseTree = field(body, 'base_tree');
         const tree = field(body, 'tree');
@@ -333,7 +387,8 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     {
       method: 'POST',
       pattern: /^\/git\/commits$/,
-      handle: async ({ repo, body }) => {
+      permission: 'contents',
+      handle: async ({ repo, body, credential }) => {
         const message = field(body, 'message');
         const tree = field(body, 'tree');
         const parents = field(body, 'parents') ?? [];
@@ -346,6 +401,11 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
           args.push('-p', parent);
         }
         const env: Record<string, string> = {};
+        if (credential.kind === 'installation' && app !== undefined) {
+          // Like GitHub: without an explicit author, an app's commit is authored by its bot and committed by GitHub.
+          const bot = app.botIdentity;
+          Object.assign(env, { GIT_AUTHOR_NAME: bot.name, GIT_AUTHOR_EMAIL: bot.email, GIT_COMMITTER_NAME: 'GitHub', GIT_COMMITTER_EMAIL: 'noreply@github.com' });
+        }
         for (const [key, role] of [['author', 'AUTHOR'], ['committer', 'COMMITTER']] as const) {
           const who = field(body, key);
           const name = field(who, 'name');
@@ -362,6 +422,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     {
       method: 'POST',
       pattern: /^\/git\/refs$/,
+      permission: 'contents',
       handle: async ({ repo, body }) => {
         const ref = field(body, 'ref');
         const sha = field(body, 'sha');
@@ -382,6 +443,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     {
       method: 'PATCH',
       pattern: /^\/git\/refs\/(?<ref>.+)$/,
+      permission: 'contents',
       handle: async ({ repo, params, body }) => {
         const ref = `refs/${params.ref ?? ''}`;
         const sha = field(body, 'sha');
@@ -407,6 +469,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     {
       method: 'DELETE',
       pattern: /^\/git\/refs\/(?<ref>.+)$/,
+      permission: 'contents',
       handle: async ({ repo, params }) => {
         const ref = `refs/${params.ref ?? ''}`;
         const old = await refSha(repo, ref);
@@ -418,6 +481,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     {
       method: 'GET',
       pattern: /^\/pulls$/,
+      permission: 'pull_requests',
       handle: async ({ repo, query }) => {
         const state = query.get('state') ?? 'open';
         const head = query.get('head');
@@ -436,6 +500,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     {
       method: 'POST',
       pattern: /^\/pulls$/,
+      permission: 'pull_requests',
       handle: async ({ repo, body }) => {
         const title = field(body, 'title');
         const head = field(body, 'head');
@@ -477,6 +542,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     {
       method: 'GET',
       pattern: /^\/pulls\/(?<number>\d+)$/,
+      permission: 'pull_requests',
       handle: async ({ repo, params }) => {
         const pr = repo.pulls.find((p) => String(p.number) === params.number);
         return pr === undefined ? notFound() : { status: 200, body: await pullJson(repo, pr) };
@@ -495,10 +561,120 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
 
   // --- HTTP -----------------------------------------------------------------------------------------
 
-  const handleApi = async (req: IncomingMessage, apiPath: string, query: URLSearchParams): Promise<ApiResponse> => {
-    const auth = parseAuthorization(req.headers.authorization);
-    if (auth === undefined) return { status: 401, body: { message: 'Requires authentication', documentation_url: DOCS_URL } };
-    if (auth.token !== opts.token) return { status: 401, body: { message: 'Bad credentials', documentation_url: DOCS_URL } };
+  /** Judges an Authorization header: the personal token, one of the app's installation tokens, an app JWT, or junk. */
+  const classify = (header: string | undefined): Credential => {
+    const auth = parseAuthorization(header);
+    if (auth === undefined) return { kind: 'none' };
+    if (auth.token === opts.token && auth.token !== '') return { kind: 'token', user: auth.user };
+    const minted = app?.findToken(auth.token);
+    if (minted !== undefined) return { kind: 'installation', token: minted, user: auth.user };
+    if (auth.user === 'token' && looksLikeJwt(auth.token)) {
+      if (app === undefined) return { kind: 'invalid', message: 'A JSON web token could not be decoded' };
+      const check = app.verifyJwt(auth.token);
+      return check.ok ? { kind: 'jwt' } : { kind: 'invalid', message: check.message };
+    }
+    return { kind: 'invalid', message: 'Bad credentials' };
+  };
+
+  const readJson = async (req: IncomingMessage): Promise<{ ok: true; body: unknown } | { ok: false; response: ApiResponse }> => {
+    const raw = await readBody(req);
+    try {
+      return { ok: true, body: raw.length === 0 ? {} : JSON.parse(raw.toString('utf8')) };
+    } catch {
+      return { ok: false, response: { status: 400, body: { message: 'Problems parsing JSON', documentation_url: DOCS_URL } } };
+    }
+  };
+
+  const unauthorized = (message: string): ApiResponse => ({ status: 401, body: { message, documentation_url: DOCS_URL } });
+
+  /** Routes only a GitHub App (its JWT) may call. `undefined` when `apiPath` is none of them. */
+  const handleAppApi = async (req: IncomingMessage, apiPath: string, credential: Credential): Promise<ApiResponse | undefined> => {
+    const lookup = /^\/repos\/(?<owner>[^/]+)\/(?<repo>[^/]+)\/installation$/.exec(apiPath);
+    const tokens = /^\/app\/installations\/(?<id>\d+)\/access_tokens$/.exec(apiPath);
+    if (lookup === null && tokens === null && apiPath !== '/app') return undefined;
+    if (credential.kind === 'none') return unauthorized('Requires authentication');
+    if (credential.kind === 'invalid') return unauthorized(credential.message);
+    if (credential.kind !== 'jwt' || app === undefined) {
+      return unauthorized('A JSON web token could not be decoded: this endpoint needs a GitHub App JWT, not a token');
+    }
+    if (apiPath === '/app' && req.method === 'GET') {
+      return { status: 200, body: { id: app.id, slug: app.slug, name: app.slug, permissions: app.permissions, html_url: `${url}/apps/${app.slug}` } };
+    }
+    if (lookup?.groups !== undefined && req.method === 'GET') {
+      const owner = lookup.groups.owner ?? '';
+      const name = lookup.groups.repo ?? '';
+      const installation = findRepo(owner, name) === undefined ? undefined : app.installationForRepo(owner, name);
+      if (installation === undefined) return notFound();
+      return {
+        status: 200,
+        body: {
+          id: installation.id,
+          app_id: app.id,
+          app_slug: app.slug,
+          account: { login: installation.account, type: 'Organization' },
+          repository_selection: installation.selection === 'all' ? 'all' : 'selected',
+          permissions: app.permissions,
+          target_type: 'Organization',
+          access_tokens_url: `${apiUrl}/app/installations/${installation.id}/access_tokens`,
+        },
+      };
+    }
+    if (tokens?.groups !== undefined && req.method === 'POST') {
+      const installationId = Number(tokens.groups.id);
+      const parsed = await readJson(req);
+      if (!parsed.ok) return parsed.response;
+      const repositories = field(parsed.body, 'repositories');
+      const permissions = field(parsed.body, 'permissions');
+      const record: FakeAccessTokenRequest = {
+        installationId,
+        ...(repositories === undefined ? {} : { repositories }),
+        ...(permissions === undefined ? {} : { permissions }),
+        status: 0,
+      };
+      app.accessTokenRequests.push(record);
+      const installation = app.installationById(installationId);
+      if (installation === undefined) {
+        record.status = 404;
+        return notFound();
+      }
+      if (field(parsed.body, 'repository_ids') !== undefined) {
+        record.status = 422;
+        return invalid('repository_ids is not supported by the fake; send repository names');
+      }
+      const minted = app.mint(installation, { repositories, permissions }, (owner, name) => findRepo(owner, name) !== undefined);
+      if (!('token' in minted)) {
+        record.status = minted.status;
+        return invalid(minted.message);
+      }
+      record.status = 201;
+      const scoped = minted.token.repositories;
+      return {
+        status: 201,
+        body: {
+          token: minted.token.token,
+          expires_at: minted.token.expiresAt.replace(/\.\d{3}Z$/, 'Z'),
+          permissions: minted.token.permissions,
+          repository_selection: scoped === undefined && installation.selection === 'all' ? 'all' : 'selected',
+          ...(scoped === undefined
+            ? {}
+            : {
+                repositories: scoped.map((fullName) => {
+                  const [owner = '', name = ''] = fullName.split('/');
+                  return repoJson(mustRepo(owner, name));
+                }),
+              }),
+        },
+      };
+    }
+    return notFound();
+  };
+
+  const handleApi = async (req: IncomingMessage, apiPath: string, query: URLSearchParams, credential: Credential): Promise<ApiResponse> => {
+    const appResponse = await handleAppApi(req, apiPath, credential);
+    if (appResponse !== undefined) return appResponse;
+    if (credential.kind === 'none') return unauthorized('Requires authentication');
+    if (credential.kind === 'invalid') return unauthorized('Bad credentials');
+    if (credential.kind === 'jwt') return { status: 403, body: { message: 'Resource not accessible by integration: this endpoint needs an installation access token, not the app JWT', documentation_url: DOCS_URL } };
 
     const match = /^\/repos\/(?<owner>[^/]+)\/(?<repo>[^/]+)(?<rest>\/.*)?$/.exec(apiPath);
     if (match?.groups === undefined) return notFound();
@@ -509,21 +685,23 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
       if (route.method !== req.method) continue;
       const params = route.pattern.exec(rest);
       if (params === null) continue;
+      if (credential.kind === 'installation' && app !== undefined) {
+        const refusal = app.refusal(credential.token, repo.owner, repo.name, route.permission, req.method === 'GET' ? 'read' : 'write');
+        if (refusal === 'expired') return unauthorized('Bad credentials');
+        if (refusal === 'forbidden') return { status: 403, body: { message: 'Resource not accessible by integration', documentation_url: DOCS_URL, status: '403' } };
+      }
       let body: unknown;
       if (req.method === 'POST' || req.method === 'PATCH' || req.method === 'PUT') {
-        const raw = await readBody(req);
-        try {
-          body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-        } catch {
-          return { status: 400, body: { message: 'Problems parsing JSON', documentation_url: DOCS_URL } };
-        }
+        const parsed = await readJson(req);
+        if (!parsed.ok) return parsed.response;
+        body = parsed.body;
       }
-      return route.handle({ repo, params: { ...params.groups }, query, body });
+      return route.handle({ repo, credential, params: { ...params.groups }, query, body });
     }
     return notFound();
   };
 
-  const handleGit = async (req: IncomingMessage, res: ServerResponse, gitPath: string, rawQuery: string): Promise<number> => {
+  const handleGit = async (req: IncomingMessage, res: ServerResponse, gitPath: string, rawQuery: string, credential: Credential): Promise<number> => {
     const text = (status: number, message: string, headers: Record<string, string> = {}): number => {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
       res.end(`${message}\n`);
@@ -537,18 +715,19 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     if (rest.endsWith('/git-receive-pack') || new URLSearchParams(rawQuery).get('service') === 'git-receive-pack') {
       return text(403, 'Pushes over HTTP are not supported by the fake GitHub; use the REST API.');
     }
-    const auth = parseAuthorization(req.headers.authorization);
-    if (auth !== undefined && auth.token !== opts.token) {
-      return text(401, 'Invalid username or token.', { 'www-authenticate': 'Basic realm="GitHub"' });
+    const challenge = { 'www-authenticate': 'Basic realm="GitHub"' };
+    if (credential.kind === 'invalid' || credential.kind === 'jwt') return text(401, 'Invalid username or token.', challenge);
+    if (credential.kind === 'installation' && app !== undefined) {
+      const refusal = app.refusal(credential.token, repo.owner, repo.name, 'contents', 'read');
+      if (refusal === 'expired') return text(401, 'Invalid username or token.', challenge);
+      if (refusal === 'forbidden') return text(403, `Permission to ${repo.owner}/${repo.name}.git denied to ${app.botIdentity.name}.`);
     }
-    if (repo.private && auth === undefined) {
-      return text(401, 'Authentication required.', { 'www-authenticate': 'Basic realm="GitHub"' });
-    }
+    if (repo.private && credential.kind === 'none') return text(401, 'Authentication required.', challenge);
     return serveGitHttpBackend(req, res, {
       projectRoot,
       pathInfo: `/${repo.owner}/${repo.name}.git${rest}`,
       queryString: rawQuery,
-      ...(auth === undefined ? {} : { remoteUser: auth.user }),
+      ...(credential.kind === 'none' ? {} : { remoteUser: credential.user }),
     });
   };
 
@@ -573,7 +752,15 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     } catch {
       decoded = rawPath;
     }
-    const entry: FakeRequestLogEntry = { kind: isApi ? 'api' : 'git', method, path: decoded, hasAuth: req.headers.authorization !== undefined, status: 0 };
+    const credential = classify(req.headers.authorization);
+    const entry: FakeRequestLogEntry = {
+      kind: isApi ? 'api' : 'git',
+      method,
+      path: decoded,
+      hasAuth: req.headers.authorization !== undefined,
+      credential: credential.kind,
+      status: 0,
+    };
     res.on('finish', () => {
       entry.status = res.statusCode;
       requests.push(entry);
@@ -587,11 +774,11 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
       return;
     }
     if (isApi) {
-      const out = await handleApi(req, decoded, new URLSearchParams(rawQuery));
+      const out = await handleApi(req, decoded, new URLSearchParams(rawQuery), credential);
       req.resume();
       sendJson(res, out.status, out.body);
     } else {
-      await handleGit(req, res, decoded, rawQuery);
+      await handleGit(req, res, decoded, rawQuery, credential);
     }
   };
 
@@ -649,6 +836,15 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     },
     failNext(method, pathPattern, status, times = 1, response = {}) {
       faults.push({ method: method.toUpperCase(), pattern: pathPattern, status, remaining: times, response });
+    },
+    installApp(owner, repo) {
+      if (app === undefined) throw new Error('fake GitHub was started without an app; pass startFakeGitHub({ app })');
+      return app.install(owner, repo);
+    },
+    accessTokenRequests: app?.accessTokenRequests ?? [],
+    installationTokens: () => app?.mintedTokens() ?? [],
+    expireInstallationTokens() {
+      app?.expireTokens();
     },
     async close() {
       await new Promise<void>((resolve) => {
