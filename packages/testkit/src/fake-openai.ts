@@ -1,0 +1,318 @@
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { FAKE_FILES, FAKE_FINAL_TEXT, FAKE_USAGE_PER_CALL } from './fake-anthropic.js';
+
+/**
+ * A scripted OpenAI Chat Completions API (`POST /v1/chat/completions`, streaming and not) for running the
+ * built-in OpenAI-compatible agent offline.
+ *
+ * It plays the same scenarios as the other fakes, with the same tags, files and final texts, so a pipeline
+ * test reads the same whichever agent it runs: `[scenario:write|edit|multi|env-probe|noop|slow|loop|http500|
+ * http401|http429|tool-errors]` in the first user message (default `write`). `slow` runs `sleep 60`; a
+ * `[marker:NAME]` tag puts NAME into that command line, so a test can look for the process.
+ *
+ * Stateless on purpose: the agent resends the whole conversation on every call, so the next turn is chosen
+ * from the number of `role: 'tool'` messages already sent. A turn may call several tools at once (as OpenAI's
+ * parallel tool calls do); it then counts for that many tool messages.
+ */
+
+interface ToolCall {
+  name: string;
+  args: Record<string, unknown>;
+  /** Sent instead of `JSON.stringify(args)`: for arguments that are not valid JSON. */
+  rawArguments?: string;
+}
+
+/** One model turn: optional text, then tool calls (finish_reason `tool_calls`) or none (`stop`). */
+interface Turn {
+  text?: string;
+  tools?: ToolCall[];
+}
+
+interface ScenarioInput {
+  /** From a `[marker:NAME]` tag, or `slow`. */
+  marker: string;
+}
+
+type Scenario =
+  | { kind: 'script'; turns: (input: ScenarioInput) => Turn[] }
+  | { kind: 'forever'; turn: (n: number) => Turn }
+  | { kind: 'error'; status: number; errorType: string; code: string };
+
+/** Every scenario, in one table, with the built-in agent's tool names and arguments. */
+const SCENARIOS: Record<string, Scenario> = {
+  write: {
+    kind: 'script',
+    turns: () => [
+      { text: 'I will create the file.', tools: [{ name: 'write_file', args: { path: FAKE_FILES.helloPath, content: FAKE_FILES.helloContent } }] },
+      { text: FAKE_FINAL_TEXT.write },
+    ],
+  },
+  edit: {
+    kind: 'script',
+    turns: () => [
+      { text: 'Let me read the README first.', tools: [{ name: 'read_file', args: { path: FAKE_FILES.readmePath } }] },
+      {
+        tools: [
+          { name: 'edit_file', args: { path: FAKE_FILES.readmePath, old_text: FAKE_FILES.readmeOldLine, new_text: FAKE_FILES.readmeNewLine } },
+        ],
+      },
+      { text: FAKE_FINAL_TEXT.edit },
+    ],
+  },
+  multi: {
+    kind: 'script',
+    turns: () => [
+      {
+        text: 'Three changes coming.',
+        // Two calls in one response, as parallel tool calls arrive.
+        tools: [
+          { name: 'write_file', args: { path: FAKE_FILES.notesPath, content: FAKE_FILES.notesContent } },
+          { name: 'read_file', args: { path: FAKE_FILES.readmePath } },
+        ],
+      },
+      {
+        tools: [
+          { name: 'edit_file', args: { path: FAKE_FILES.readmePath, old_text: FAKE_FILES.readmeOldLine, new_text: FAKE_FILES.readmeNewLine } },
+        ],
+      },
+      { tools: [{ name: 'run_command', args: { command: `rm ${FAKE_FILES.obsoletePath}` } }] },
+      { text: FAKE_FINAL_TEXT.multi },
+    ],
+  },
+  'env-probe': {
+    kind: 'script',
+    turns: () => [
+      { text: 'Let me look at the environment.', tools: [{ name: 'run_command', args: { command: 'env; cat .git/config; git config --list' } }] },
+      { text: 'Done probing.' },
+    ],
+  },
+  noop: { kind: 'script', turns: () => [{ text: FAKE_FINAL_TEXT.noop }] },
+  slow: {
+    kind: 'script',
+    // `&&` keeps the shell (whose command line carries the marker) alive as the parent of sleep.
+    turns: ({ marker }) => [
+      { text: 'This will take a while.', tools: [{ name: 'run_command', args: { command: `sleep 60 && echo ${marker}` } }] },
+      { text: 'Finished waiting.' },
+    ],
+  },
+  loop: {
+    kind: 'forever',
+    turn: (n) => ({ text: `Looping, round ${n}.`, tools: [{ name: 'run_command', args: { command: `echo round-${n}` } }] }),
+  },
+  'tool-errors': {
+    kind: 'script',
+    turns: () => [
+      {
+        text: 'Trying a few things that cannot work.',
+        tools: [
+          { name: 'read_file', args: { path: '../outside.txt' } },
+          { name: 'edit_file', args: { path: FAKE_FILES.readmePath, old_text: 'text that is not there', new_text: 'x' } },
+          { name: 'delete_everything', args: {} },
+          { name: 'write_file', args: {}, rawArguments: '{"path": "cut-off.md", "content": "unterminated' },
+        ],
+      },
+      { text: 'Done despite errors.' },
+    ],
+  },
+  http500: { kind: 'error', status: 500, errorType: 'server_error', code: 'server_error' },
+  http401: { kind: 'error', status: 401, errorType: 'invalid_request_error', code: 'invalid_api_key' },
+  http429: { kind: 'error', status: 429, errorType: 'requests', code: 'rate_limit_exceeded' },
+};
+
+export type FakeOpenAiScenario = keyof typeof SCENARIOS;
+
+export interface RecordedOpenAiRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** The raw body, so tests can search it for strings that must never reach the model. */
+  rawBody: string;
+  body: unknown;
+  scenario: string;
+  /** `Date.now()` on arrival, so tests can prove events were emitted before the next call. */
+  receivedAt: number;
+}
+
+export interface FakeOpenAi {
+  /** Base URL ending in `/v1`, for OPENAI_BASE_URL. */
+  url: string;
+  apiKey: string;
+  /** Every /v1/chat/completions request, in arrival order. */
+  requests: RecordedOpenAiRequest[];
+  close(): Promise<void>;
+}
+
+export async function startFakeOpenAi(opts: { apiKey?: string } = {}): Promise<FakeOpenAi> {
+  const apiKey = opts.apiKey ?? 'sk-fake-openai-test-key';
+  const requests: RecordedOpenAiRequest[] = [];
+  let counter = 0;
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'POST' || path !== '/v1/chat/completions') {
+        sendError(res, 404, 'invalid_request_error', 'unknown_url', `Unknown request URL: ${req.method} ${path}`);
+        return;
+      }
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        body = undefined;
+      }
+      const scenarioName = scenarioOf(body);
+      requests.push({ method: req.method, url: req.url ?? '', headers: req.headers, rawBody, body, scenario: scenarioName, receivedAt: Date.now() });
+
+      if (req.headers.authorization !== `Bearer ${apiKey}`) {
+        sendError(res, 401, 'invalid_request_error', 'invalid_api_key', 'Incorrect API key provided.');
+        return;
+      }
+      if (!isRecord(body)) {
+        sendError(res, 400, 'invalid_request_error', 'invalid_json', 'The body is not a JSON object.');
+        return;
+      }
+      const scenario = SCENARIOS[scenarioName];
+      if (!scenario) {
+        sendError(res, 400, 'invalid_request_error', 'unknown_scenario', `unknown scenario ${scenarioName}`);
+        return;
+      }
+      if (scenario.kind === 'error') {
+        sendError(res, scenario.status, scenario.errorType, scenario.code, `fake ${scenario.status}`);
+        return;
+      }
+
+      const done = toolMessageCount(body);
+      const turn = scenario.kind === 'forever' ? scenario.turn(done) : pickTurn(scenario.turns({ marker: markerOf(body) }), done);
+      const ids = { model: typeof body.model === 'string' ? body.model : 'fake-model', completionId: `chatcmpl-fake-${++counter}`, callPrefix: `call_fake_${done + 1}_${counter}` };
+      if (body.stream === true) {
+        const streamOptions = body.stream_options;
+        streamTurn(res, turn, ids, isRecord(streamOptions) && streamOptions.include_usage === true);
+      } else {
+        sendTurn(res, turn, ids);
+      }
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('fake-openai: server has no TCP address');
+
+  return {
+    url: `http://127.0.0.1:${address.port}/v1`,
+    apiKey,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+interface Ids {
+  model: string;
+  completionId: string;
+  callPrefix: string;
+}
+
+/** The turn that follows `done` tool results: the one whose earlier turns called exactly that many tools. */
+function pickTurn(turns: Turn[], done: number): Turn {
+  let calls = 0;
+  for (const turn of turns) {
+    if (calls >= done) return turn;
+    calls += turn.tools?.length ?? 0;
+  }
+  return turns.at(-1) ?? { text: 'Done.' };
+}
+
+const usageBody = () => ({
+  prompt_tokens: FAKE_USAGE_PER_CALL.inputTokens,
+  completion_tokens: FAKE_USAGE_PER_CALL.outputTokens,
+  total_tokens: FAKE_USAGE_PER_CALL.inputTokens + FAKE_USAGE_PER_CALL.outputTokens,
+});
+const argumentsOf = (call: ToolCall) => call.rawArguments ?? JSON.stringify(call.args);
+const finishReason = (turn: Turn) => (turn.tools?.length ? 'tool_calls' : 'stop');
+
+function sendTurn(res: ServerResponse, turn: Turn, ids: Ids): void {
+  const message: Record<string, unknown> = { role: 'assistant', content: turn.text ?? null, refusal: null };
+  if (turn.tools?.length) {
+    message.tool_calls = turn.tools.map((call, i) => ({ id: `${ids.callPrefix}_${i}`, type: 'function', function: { name: call.name, arguments: argumentsOf(call) } }));
+  }
+  const completion = {
+    id: ids.completionId,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: ids.model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(turn) }],
+    usage: usageBody(),
+  };
+  res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': `req_${ids.completionId}` }).end(JSON.stringify(completion));
+}
+
+/** Streams a turn as OpenAI does: text and each call's arguments in several pieces, usage in a chunk of its own. */
+function streamTurn(res: ServerResponse, turn: Turn, ids: Ids, includeUsage: boolean): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': `req_${ids.completionId}` });
+  const base = { id: ids.completionId, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: ids.model };
+  const send = (data: object) => res.write(`data: ${JSON.stringify({ ...base, ...data, ...(includeUsage && !('usage' in data) ? { usage: null } : {}) })}\n\n`);
+  const delta = (d: object, finish: string | null = null) => send({ choices: [{ index: 0, delta: d, logprobs: null, finish_reason: finish }] });
+
+  delta({ role: 'assistant', content: '', refusal: null });
+  if (turn.text !== undefined) {
+    const half = Math.ceil(turn.text.length / 2);
+    delta({ content: turn.text.slice(0, half) });
+    delta({ content: turn.text.slice(half) });
+  }
+  for (const [index, call] of (turn.tools ?? []).entries()) {
+    delta({ tool_calls: [{ index, id: `${ids.callPrefix}_${index}`, type: 'function', function: { name: call.name, arguments: '' } }] });
+    const json = argumentsOf(call);
+    const half = Math.floor(json.length / 2);
+    delta({ tool_calls: [{ index, function: { arguments: json.slice(0, half) } }] });
+    delta({ tool_calls: [{ index, function: { arguments: json.slice(half) } }] });
+  }
+  delta({}, finishReason(turn));
+  if (includeUsage) send({ choices: [], usage: usageBody() });
+  res.write('data: [DONE]\n\n');
+  res.end();
+}
+
+function sendError(res: ServerResponse, status: number, type: string, code: string, message: string): void {
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_fake_err_${status}` })
+    .end(JSON.stringify({ error: { message, type, param: null, code } }));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Text of a message's content, whether a string or an array of parts. */
+function textsOf(content: unknown): string[] {
+  if (typeof content === 'string') return [content];
+  if (!Array.isArray(content)) return [];
+  return content.flatMap((p) => (isRecord(p) && p.type === 'text' && typeof p.text === 'string' ? [p.text] : []));
+}
+
+/** The first user message's text: tool results later on may echo anything, tags included. */
+function firstUserText(body: unknown): string {
+  if (!isRecord(body) || !Array.isArray(body.messages)) return '';
+  const first: unknown = body.messages.find((m) => isRecord(m) && m.role === 'user');
+  return isRecord(first) ? textsOf(first.content).join('\n') : '';
+}
+
+function scenarioOf(body: unknown): string {
+  return /\[scenario:([a-z0-9-]+)\]/.exec(firstUserText(body))?.[1] ?? 'write';
+}
+
+function markerOf(body: unknown): string {
+  return /\[marker:([A-Za-z0-9_-]+)\]/.exec(firstUserText(body))?.[1] ?? 'slow';
+}
+
+function toolMessageCount(body: Record<string, unknown>): number {
+  return Array.isArray(body.messages) ? body.messages.filter((m) => isRecord(m) && m.role === 'tool').length : 0;
+}
