@@ -64,7 +64,8 @@ async function readKeyFile(candidate: string): Promise<{ ok: true; text: string 
   try {
     return { ok: true, text: await readFile(candidate, 'utf8') };
   } catch (err) {
-    const code: unknown = err instanceof Error ? Reflect.get(err, 'code') : undefined;
+    // Not `instanceof Error`: fs errors may come from another realm (jest's vm contexts).
+    const code: unknown = typeof err === 'object' && err !== null ? Reflect.get(err, 'code') : undefined;
     return { ok: false, reason: typeof code === 'string' ? `reading it as a path failed with ${code}` : 'reading it as a path failed' };
   }
 }
