@@ -6,3 +6,4 @@ export { NdjsonLines } from './ndjson-lines.js';
 export { runNdjsonCli, type RunNdjsonCliInput, type RunNdjsonCliResult } from './run-ndjson-cli.js';
 export { truncateText } from './truncate-text.js';
 export { repoRelativePath } from './repo-relative-path.js';
+export { OpenAiCompatibleAgent, type OpenAiCompatibleAgentOptions } from './openai/openai-compatible-agent.js';

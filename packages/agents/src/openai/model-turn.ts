@@ -49,9 +49,11 @@ export function turnFromCompletion(completion: ChatCompletion, idPrefix: string)
   const choice = completion.choices?.[0];
   const message = choice?.message;
   const toolCalls: ModelToolCall[] = [];
-  for (const [i, call] of (message?.tool_calls ?? []).entries()) {
-    if (call.type !== 'function') continue;
-    toolCalls.push({ id: call.id || `${idPrefix}_${i}`, name: call.function.name, arguments: argumentsText(call.function.arguments) });
+  // The SDK does not validate bodies, and compatible servers take liberties: read defensively.
+  const calls = Array.isArray(message?.tool_calls) ? message.tool_calls : [];
+  for (const [i, call] of calls.entries()) {
+    if (call.type !== 'function' || !call.function) continue;
+    toolCalls.push({ id: call.id || `${idPrefix}_${i}`, name: call.function.name ?? '', arguments: argumentsText(call.function.arguments) });
   }
   return {
     text: typeof message?.content === 'string' ? message.content : '',
