@@ -1,8 +1,9 @@
 /**
  * The CLI's settings for one headless run. The agent writes them as the user settings in the job's HOME and
- * also names the same file as the *system* settings (GEMINI_CLI_SYSTEM_SETTINGS_PATH), because system
- * settings are merged last: a repository's own `.gemini/settings.json` (read, since the workspace is trusted)
- * cannot lift the turn limit, re-enable usage statistics or change the auth type.
+ * also names the same file as the *system* settings (GEMINI_CLI_SYSTEM_SETTINGS_PATH), which the CLI merges
+ * last. CLI 0.61 reads settings before `--skip-trust` trusts the workspace, so a repository's own
+ * `.gemini/settings.json` is ignored today; as system settings ours would still win (turn limit, auth type,
+ * no usage statistics) should a later CLI trust the workspace first.
  */
 export function geminiSettings(opts: { maxSessionTurns: number; maxAttempts: number }): Record<string, unknown> {
   return {
