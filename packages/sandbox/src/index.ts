@@ -2,3 +2,13 @@ export { LocalSandboxProvider, type LocalSandboxProviderOptions } from './local-
 export { LocalSandbox } from './local-sandbox.js';
 export { findBwrap } from './find-bwrap.js';
 export { defaultEtcEntries } from './bwrap-args.js';
+export {
+  DaytonaSandboxProvider,
+  appLabel,
+  type DaytonaSandboxProviderOptions,
+  type DaytonaSandboxSource,
+  type OwnSandbox,
+} from './daytona/daytona-sandbox-provider.js';
+export { DaytonaSandbox } from './daytona/daytona-sandbox.js';
+export { SandboxReaper, type SandboxReaperDeps, type SweepResult, type ReapReason } from './daytona/sandbox-reaper.js';
+export { toSandboxError as daytonaErrorToAppError } from './daytona/daytona-error.js';

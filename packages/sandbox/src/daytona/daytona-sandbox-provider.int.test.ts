@@ -171,10 +171,15 @@ describe('DaytonaSandboxProvider', () => {
     const creating = provider.create({ jobId: 'job-abort-create', attempt: 1, toolPaths: [] }, controller.signal);
     controller.abort();
     await expect(creating).rejects.toMatchObject({ code: 'cancelled' });
-    for (let i = 0; i < 50 && fake.sandboxes().some((s) => !before.has(s.id) && s.labels['jobId'] === 'job-abort-create'); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(fake.sandboxes().filter((s) => s.labels['jobId'] === 'job-abort-create')).toEqual([]);
+    const createdThenDeleted = (): boolean => {
+      const created = fake.requests.some(
+        (r) => r.method === 'POST' && r.path === '/api/sandbox' && JSON.stringify(r.body).includes('job-abort-create'),
+      );
+      return created && !fake.sandboxes().some((s) => !before.has(s.id) && s.labels['jobId'] === 'job-abort-create');
+    };
+    for (let i = 0; i < 50 && !createdThenDeleted(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(createdThenDeleted()).toBe(true);
+    expect(fake.requests.some((r) => r.method === 'DELETE' && r.path.startsWith('/api/sandbox/'))).toBe(true);
   });
 
   it('lists only its own sandboxes across pages and refuses to delete foreign ones', async () => {
