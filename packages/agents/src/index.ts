@@ -7,3 +7,8 @@ export { runNdjsonCli, type RunNdjsonCliInput, type RunNdjsonCliResult } from '.
 export { truncateText } from './truncate-text.js';
 export { repoRelativePath } from './repo-relative-path.js';
 export { OpenAiCompatibleAgent, type OpenAiCompatibleAgentOptions } from './openai/openai-compatible-agent.js';
+export { GeminiAgent, type GeminiAgentOptions, GEMINI_DEFAULT_MODEL, GEMINI_PUBLIC_BASE_URL } from './gemini/gemini-agent.js';
+export { resolveGeminiCli } from './gemini/resolve-gemini-cli.js';
+export { createGeminiLineMapper, geminiToolInputView, geminiStatsUsage, type GeminiLineMapper } from './gemini/map-gemini-stream-line.js';
+export { geminiExitError, httpStatusFromExitCode } from './gemini/gemini-exit-error.js';
+export { GeminiStreamLine } from './gemini/gemini-stream-line.js';
