@@ -323,8 +323,11 @@ describe.each([
   });
 });
 
-describe('OpenAiCompatibleAgent: deadlines and cancellation', () => {
-  const agent = () => new OpenAiCompatibleAgent({ baseUrl: model.url, apiKey: model.apiKey, model: 'fake-model', maxRetries: 1 });
+describe.each([
+  ['streaming', true],
+  ['non-streaming', false],
+])('OpenAiCompatibleAgent (%s): deadlines and cancellation', (_mode, stream) => {
+  const agent = () => new OpenAiCompatibleAgent({ baseUrl: model.url, apiKey: model.apiKey, model: 'fake-model', stream, maxRetries: 1 });
 
   it('slow: agent_timeout after timeoutMs, and the command is gone', async () => {
     const h = await harness();
@@ -342,7 +345,7 @@ describe('OpenAiCompatibleAgent: deadlines and cancellation', () => {
     const marker = nonce();
     const r = context();
     const out = await runAgent(
-      new OpenAiCompatibleAgent({ baseUrl: model.url, apiKey: model.apiKey, model: 'fake-model', commandTimeoutMs: 1_000 }),
+      new OpenAiCompatibleAgent({ baseUrl: model.url, apiKey: model.apiKey, model: 'fake-model', stream, commandTimeoutMs: 1_000 }),
       h,
       r,
       `[scenario:slow] [marker:${marker}]`,
