@@ -60,11 +60,24 @@ describe('loadWorkerEnv', () => {
     });
   });
 
+  it('accepts a GitHub App instead of a token, and any one configured agent', () => {
+    expect(loadWorkerEnv({ GITHUB_APP_ID: '42', GITHUB_APP_PRIVATE_KEY: '/etc/app.pem', GEMINI_API_KEY: 'g' })).toMatchObject({
+      GITHUB_APP_ID: '42',
+      GEMINI_API_KEY: 'g',
+    });
+    expect(loadWorkerEnv({ GITHUB_TOKEN: 't', OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1', OPENAI_MODEL: 'qwen' })).toMatchObject({
+      OPENAI_MODEL: 'qwen',
+    });
+  });
+
   it.each<[string, NodeJS.ProcessEnv, RegExp]>([
     ['a missing GITHUB_TOKEN', { ANTHROPIC_API_KEY: 'k' }, /^invalid configuration: GITHUB_TOKEN\b[^;]*$/],
-    ['an empty GITHUB_TOKEN (as in .env.example)', { ...REQUIRED, GITHUB_TOKEN: '' }, /^invalid configuration: GITHUB_TOKEN is required but not set$/],
+    ['an empty GITHUB_TOKEN (as in .env.example)', { ...REQUIRED, GITHUB_TOKEN: '' }, /^invalid configuration: GITHUB_TOKEN: is required unless a GitHub App is configured/],
+    ['half a GitHub App', { ANTHROPIC_API_KEY: 'k', GITHUB_APP_ID: '123' }, /GITHUB_APP_PRIVATE_KEY: is required with the other GitHub App setting/],
+    ['a non-numeric GITHUB_APP_ID', { ...REQUIRED, GITHUB_APP_ID: 'Iv1.abc', GITHUB_APP_PRIVATE_KEY: 'pem' }, /GITHUB_APP_ID: must be the numeric App ID/],
+    ['an openai agent without a model', { GITHUB_TOKEN: 't', OPENAI_API_KEY: 'sk' }, /OPENAI_MODEL: is required for the openai agent/],
     ['a missing ANTHROPIC_API_KEY', { GITHUB_TOKEN: 't' }, /^invalid configuration: ANTHROPIC_API_KEY\b[^;]*$/],
-    ['an empty ANTHROPIC_API_KEY', { ...REQUIRED, ANTHROPIC_API_KEY: '' }, /ANTHROPIC_API_KEY is required but not set$/],
+    ['an empty ANTHROPIC_API_KEY', { ...REQUIRED, ANTHROPIC_API_KEY: '' }, /ANTHROPIC_API_KEY: no agent is configured/],
     ['WORKER_CONCURRENCY of 0', { ...REQUIRED, WORKER_CONCURRENCY: '0' }, /WORKER_CONCURRENCY: /],
     ['WORKER_CONCURRENCY over 64', { ...REQUIRED, WORKER_CONCURRENCY: '65' }, /WORKER_CONCURRENCY: /],
     ['a non-numeric WORKER_CONCURRENCY', { ...REQUIRED, WORKER_CONCURRENCY: 'many' }, /WORKER_CONCURRENCY: /],

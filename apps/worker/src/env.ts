@@ -23,17 +23,47 @@ const WorkerEnv = z
     /** Runs agents without bubblewrap isolation. Only for machines where bwrap cannot run and the agent is trusted. */
     SANDBOX_ALLOW_UNISOLATED: booleanFromEnv.default(false),
 
-    GITHUB_TOKEN: z.string(),
+    /** A token with contents:write and pull_requests:write; or a GitHub App (the two below) instead. */
+    GITHUB_TOKEN: z.string().optional(),
+    GITHUB_APP_ID: z.string().regex(/^\d+$/, 'must be the numeric App ID').optional(),
+    /** The App's private key: PEM text (literal \n allowed) or the path of a .pem file. */
+    GITHUB_APP_PRIVATE_KEY: z.string().optional(),
     GITHUB_API_URL: z.string().url().default('https://api.github.com'),
     /** GitHub's write spacing (one write a second). Turn off only for a GitHub Enterprise without secondary limits, or a local fake. */
     GITHUB_THROTTLE: booleanFromEnv.default(true),
     /** Retries of a failed GitHub API call (5xx, 429, network) before the job attempt fails. */
     GITHUB_RETRIES: intFromEnv.min(0).max(10).default(3),
 
-    ANTHROPIC_API_KEY: z.string(),
+    // Agents: each one whose credentials are set is offered (agent names: claude-code, gemini, openai).
+    ANTHROPIC_API_KEY: z.string().optional(),
     ANTHROPIC_BASE_URL: z.string().url().optional(),
     CLAUDE_MODEL: z.string().optional(),
+    /** The claude binary: a host path (default: the one from the lockfile) or, for Daytona images, a command name. */
     CLAUDE_CODE_PATH: z.string().optional(),
+    GEMINI_API_KEY: z.string().optional(),
+    GOOGLE_GEMINI_BASE_URL: z.string().url().optional(),
+    GEMINI_MODEL: z.string().optional(),
+    /** The gemini CLI's entry script: a host path (default: from the lockfile) or, for Daytona images, a command name. */
+    GEMINI_CLI_PATH: z.string().optional(),
+    OPENAI_API_KEY: z.string().optional(),
+    /** Any Chat Completions endpoint: OpenAI, OpenRouter, vLLM, llama.cpp, Ollama (`http://host:11434/v1`). */
+    OPENAI_BASE_URL: z.string().url().optional(),
+    OPENAI_MODEL: z.string().optional(),
+  })
+  .superRefine((env, ctx) => {
+    const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (!env.GITHUB_TOKEN && !(env.GITHUB_APP_ID && env.GITHUB_APP_PRIVATE_KEY)) {
+      problem('GITHUB_TOKEN', 'is required unless a GitHub App is configured (GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY)');
+    }
+    if (Boolean(env.GITHUB_APP_ID) !== Boolean(env.GITHUB_APP_PRIVATE_KEY)) {
+      problem(env.GITHUB_APP_ID ? 'GITHUB_APP_PRIVATE_KEY' : 'GITHUB_APP_ID', 'is required with the other GitHub App setting');
+    }
+    if ((env.OPENAI_API_KEY || env.OPENAI_BASE_URL) && !env.OPENAI_MODEL) {
+      problem('OPENAI_MODEL', 'is required for the openai agent (with OPENAI_API_KEY or OPENAI_BASE_URL)');
+    }
+    if (!env.ANTHROPIC_API_KEY && !env.GEMINI_API_KEY && !env.OPENAI_MODEL) {
+      problem('ANTHROPIC_API_KEY', 'no agent is configured: set ANTHROPIC_API_KEY, GEMINI_API_KEY, or OPENAI_MODEL (+ OPENAI_API_KEY / OPENAI_BASE_URL)');
+    }
   });
 export type WorkerEnv = z.infer<typeof WorkerEnv>;
 

@@ -1,8 +1,5 @@
 import { hostname } from 'node:os';
-import { ClaudeCodeAgent, resolveClaudeExecutable } from '@tinyb/agents';
-import { AppError, type CodingAgent } from '@tinyb/core';
 import { RedisJobEvents } from '@tinyb/events';
-import { GitHubHost, createGitHubOctokit } from '@tinyb/git-host';
 import {
   CodeJobQueue,
   createCodeWorker,
@@ -13,8 +10,8 @@ import {
   waitForRedis,
 } from '@tinyb/queue';
 import { createLogger, loadDotEnv, runMain } from '@tinyb/runtime';
-import { LocalSandboxProvider, findBwrap } from '@tinyb/sandbox';
-import { loadWorkerEnv, type WorkerEnv } from './env.js';
+import { buildAgents, buildGitHost, buildLocalSandboxProvider } from './adapters.js';
+import { loadWorkerEnv } from './env.js';
 import { SHUTDOWN_REASON, createProcessor } from './processor.js';
 
 /** The worker's composition root: the only place that reads the environment and builds adapters. */
@@ -24,23 +21,12 @@ runMain(async () => {
   const logger = createLogger({ name: 'worker', level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? env.NODE_ENV !== 'production' });
   const workerId = `${hostname()}:${process.pid}`;
 
-  const sandboxProvider = await createSandboxProvider(env, logger);
+  const sandboxProvider = await buildLocalSandboxProvider(env, logger);
   // Directories of jobs whose worker crashed; anything older than the job time limit cannot be running.
   const swept = await sandboxProvider.sweepStale(env.JOB_TIMEOUT_MS + 60_000);
   if (swept > 0) logger.warn({ swept }, 'removed sandboxes left by a crashed worker');
-  const agents = new Map<string, CodingAgent>([['claude-code', createClaudeAgent(env)]]);
-  const gitHost = new GitHubHost({
-    octokit: createGitHubOctokit({
-      token: env.GITHUB_TOKEN,
-      apiUrl: env.GITHUB_API_URL,
-      throttle: { enabled: env.GITHUB_THROTTLE },
-      retry: { retries: env.GITHUB_RETRIES },
-      logger,
-    }),
-    gitUrl: env.GITHUB_URL,
-    token: env.GITHUB_TOKEN,
-    logger,
-  });
+  const agents = buildAgents(env);
+  const gitHost = await buildGitHost(env, logger);
 
   const connection = redisConnectionOptions(env.REDIS_URL);
   const redis = createRedisConnection(env.REDIS_URL, logger);
@@ -132,25 +118,3 @@ runMain(async () => {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 });
-
-async function createSandboxProvider(env: WorkerEnv, logger: ReturnType<typeof createLogger>): Promise<LocalSandboxProvider> {
-  const rootDir = env.SANDBOX_ROOT === undefined ? {} : { rootDir: env.SANDBOX_ROOT };
-  if (findBwrap()) return LocalSandboxProvider.create({ isolation: 'bwrap', ...rootDir });
-  if (!env.SANDBOX_ALLOW_UNISOLATED) {
-    throw new AppError(
-      'sandbox_unavailable',
-      'bubblewrap (bwrap) is not installed: install it (apt-get install bubblewrap) or set SANDBOX_ALLOW_UNISOLATED=true',
-    );
-  }
-  logger.warn({}, 'SANDBOX_ALLOW_UNISOLATED=true: agents run WITHOUT isolation, directly on this machine');
-  return LocalSandboxProvider.create({ isolation: 'none', ...rootDir });
-}
-
-function createClaudeAgent(env: WorkerEnv): ClaudeCodeAgent {
-  return new ClaudeCodeAgent({
-    executable: env.CLAUDE_CODE_PATH ?? resolveClaudeExecutable(),
-    apiKey: env.ANTHROPIC_API_KEY,
-    ...(env.ANTHROPIC_BASE_URL ? { baseUrl: env.ANTHROPIC_BASE_URL } : {}),
-    ...(env.CLAUDE_MODEL ? { defaultModel: env.CLAUDE_MODEL } : {}),
-  });
-}
