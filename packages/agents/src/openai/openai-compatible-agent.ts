@@ -77,7 +77,8 @@ export class OpenAiCompatibleAgent implements CodingAgent {
     // One signal for everything the run waits on: the job's (cancel, budget) or the run's own deadline.
     const run = new AbortController();
     const timeout = new AppError('agent_timeout', `the agent did not finish within ${input.timeoutMs} ms`);
-    const timer = setTimeout(() => run.abort(timeout), input.timeoutMs);
+    // setTimeout fires at once past 2^31-1 ms; clamp so a generous limit does not mean none.
+    const timer = setTimeout(() => run.abort(timeout), Math.min(input.timeoutMs, 2_147_483_647));
     const forward = () => run.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', forward, { once: true });
     try {
