@@ -1,4 +1,4 @@
-import { ClaudeCodeAgent, resolveClaudeExecutable } from '@tinyb/agents';
+import { ClaudeCodeAgent, GeminiAgent, OpenAiCompatibleAgent, resolveClaudeExecutable, resolveGeminiCli } from '@tinyb/agents';
 import { AppError, type CodingAgent, type Logger } from '@tinyb/core';
 import {
   GitHubAppCredentials,
@@ -46,6 +46,31 @@ export function buildAgents(env: WorkerEnv): Map<string, CodingAgent> {
         apiKey: env.ANTHROPIC_API_KEY,
         ...(env.ANTHROPIC_BASE_URL ? { baseUrl: env.ANTHROPIC_BASE_URL } : {}),
         ...(env.CLAUDE_MODEL ? { defaultModel: env.CLAUDE_MODEL } : {}),
+      }),
+    );
+  }
+  if (env.GEMINI_API_KEY) {
+    agents.push(
+      new GeminiAgent({
+        executable: env.GEMINI_CLI_PATH ?? resolveGeminiCli(),
+        apiKey: env.GEMINI_API_KEY,
+        ...(env.GOOGLE_GEMINI_BASE_URL ? { baseUrl: env.GOOGLE_GEMINI_BASE_URL } : {}),
+        ...(env.GEMINI_MODEL ? { defaultModel: env.GEMINI_MODEL } : {}),
+      }),
+    );
+  }
+  if (env.OPENAI_MODEL) {
+    const pricing =
+      env.OPENAI_INPUT_USD_PER_MTOK !== undefined && env.OPENAI_OUTPUT_USD_PER_MTOK !== undefined
+        ? { inputPerMTokUsd: env.OPENAI_INPUT_USD_PER_MTOK, outputPerMTokUsd: env.OPENAI_OUTPUT_USD_PER_MTOK }
+        : undefined;
+    agents.push(
+      new OpenAiCompatibleAgent({
+        model: env.OPENAI_MODEL,
+        ...(env.OPENAI_BASE_URL ? { baseUrl: env.OPENAI_BASE_URL } : {}),
+        ...(env.OPENAI_API_KEY ? { apiKey: env.OPENAI_API_KEY } : {}),
+        stream: env.OPENAI_STREAM,
+        ...(pricing ? { pricing } : {}),
       }),
     );
   }

@@ -49,6 +49,11 @@ const WorkerEnv = z
     /** Any Chat Completions endpoint: OpenAI, OpenRouter, vLLM, llama.cpp, Ollama (`http://host:11434/v1`). */
     OPENAI_BASE_URL: z.string().url().optional(),
     OPENAI_MODEL: z.string().optional(),
+    /** Some servers stream tool calls badly; `false` asks for whole responses. */
+    OPENAI_STREAM: booleanFromEnv.default(true),
+    /** Prices per million tokens, for cost accounting and cost budgets (the API does not report cost). */
+    OPENAI_INPUT_USD_PER_MTOK: z.coerce.number().nonnegative().optional(),
+    OPENAI_OUTPUT_USD_PER_MTOK: z.coerce.number().nonnegative().optional(),
   })
   .superRefine((env, ctx) => {
     const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });

@@ -1,5 +1,5 @@
 import { existsSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { AppError, type AgentRunInput, type AgentRunResult, type CodingAgent, type StepContext } from '@tinyb/core';
 import { runNdjsonCli } from '../run-ndjson-cli.js';
 import { truncateText } from '../truncate-text.js';
@@ -9,7 +9,10 @@ import { GeminiStreamLine, type GeminiResultLine } from './gemini-stream-line.js
 import { createGeminiLineMapper, finalAssistantText, geminiStatsUsage } from './map-gemini-stream-line.js';
 
 export interface GeminiAgentOptions {
-  /** Host path of the CLI's JS entry, `@google/gemini-cli/bundle/gemini.js` (see resolveGeminiCli). */
+  /**
+   * Host path of the CLI's JS entry, `@google/gemini-cli/bundle/gemini.js` (see resolveGeminiCli), run with
+   * node; or a bare command name (`gemini`) that the sandbox image has on its PATH (Daytona snapshots).
+   */
   executable: string;
   /** The node binary that runs it; default the worker's own (`process.execPath`). */
   nodePath?: string;
@@ -34,15 +37,22 @@ const MKDIR_TIMEOUT_MS = 30_000;
 export class GeminiAgent implements CodingAgent {
   readonly name = 'gemini';
   readonly toolPaths: string[];
-  private readonly nodePath: string;
-  private readonly entry: string;
+  /** The argv prefix that starts the CLI: `[node, gemini.js]` from the host, or `[gemini]` from the image. */
+  private readonly command: string[];
 
   constructor(private readonly opts: GeminiAgentOptions) {
+    if (!isAbsolute(opts.executable)) {
+      // Installed in the sandbox image: run it by name, bring nothing along.
+      this.command = [opts.executable];
+      this.toolPaths = [];
+      return;
+    }
     // The sandbox binds tool paths at the same path, so the argv must name files by their real paths.
-    this.entry = realpathSync(opts.executable);
-    this.nodePath = realpathSync(opts.nodePath ?? process.execPath);
-    const packageDir = packageRoot(this.entry);
-    const nodeDir = dirname(this.nodePath);
+    const entry = realpathSync(opts.executable);
+    const nodePath = realpathSync(opts.nodePath ?? process.execPath);
+    this.command = [nodePath, entry];
+    const packageDir = packageRoot(entry);
+    const nodeDir = dirname(nodePath);
     // /usr is in every sandbox already; a node installed elsewhere (nvm, /opt) has to be bound too.
     this.toolPaths = nodeDir.startsWith('/usr/') ? [packageDir] : [packageDir, nodeDir];
   }
@@ -61,8 +71,7 @@ export class GeminiAgent implements CodingAgent {
     }
 
     const argv = [
-      this.nodePath,
-      this.entry,
+      ...this.command,
       // `--prompt=` keeps a prompt that starts with `-` a value. A leading `/` would make it a slash command.
       `--prompt=${input.prompt.startsWith('/') ? ` ${input.prompt}` : input.prompt}`,
       '--output-format',
