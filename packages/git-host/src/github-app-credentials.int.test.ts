@@ -220,6 +220,17 @@ describe('GitHubHost with GitHub App credentials, against the fake GitHub', () =
     expect(gh.accessTokenRequests).toHaveLength(3);
   });
 
+  it('mints a separate token for each job (each job attempt has its own signal)', async () => {
+    const credentials = appCredentials();
+    const jobA = new AbortController().signal;
+    const jobB = new AbortController().signal;
+    const a = await credentials.forRepo(widgets, jobA);
+    const b = await credentials.forRepo(widgets, jobB);
+    expect(b.token).not.toBe(a.token);
+    expect(await credentials.forRepo(widgets, jobA)).toBe(a);
+    expect(gh.accessTokenRequests).toHaveLength(2);
+  });
+
   it('replaces a token GitHub no longer accepts (expired or revoked) and tries once more', async () => {
     const host = appHost();
     await host.getRepo(widgets, signal);

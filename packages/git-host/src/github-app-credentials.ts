@@ -24,17 +24,22 @@ export interface GitHubAppCredentialsOptions extends GitHubOctokitSettings {
 export const INSTALLATION_TOKEN_PERMISSIONS = { contents: 'write', pull_requests: 'write' } as const;
 
 interface CachedToken {
+  repoKey: string;
   credentials: RepoCredentials;
   expiresAtMs: number;
 }
 
 /**
- * Credentials of a GitHub App: per repository, an installation token scoped to that one repository with
- * INSTALLATION_TOKEN_PERMISSIONS, minted with the app's JWT (`GET /repos/{o}/{r}/installation`, then
- * `POST /app/installations/{id}/access_tokens`). Tokens live in this object's memory only, per repository,
- * and are dropped `refreshBeforeExpiryMs` before they expire (or when GitHub refuses one), so a job that
- * touches a repository at its start and again after a long agent run mints at most twice. Commits made
- * with them are GitHub's to attribute: the app's `<slug>[bot]`.
+ * Credentials of a GitHub App: per job and repository, an installation token scoped to that one repository
+ * with INSTALLATION_TOKEN_PERMISSIONS, minted with the app's JWT (`GET /repos/{o}/{r}/installation`, then
+ * `POST /app/installations/{id}/access_tokens`).
+ *
+ * "Per job" without a job id in the GitHost interface: every call of one job attempt carries that attempt's
+ * AbortSignal, so tokens are cached in a WeakMap keyed by it. Two jobs never share a token, and a token is
+ * unreachable (and collected) once its job's signal is. Within a job a token is dropped
+ * `refreshBeforeExpiryMs` before it expires (or when GitHub refuses one), so a job that touches its repository
+ * at the start and again after a long agent run mints at most twice. Tokens live in memory only. Commits
+ * made with them are GitHub's to attribute: the app's `<slug>[bot]`.
  */
 export class GitHubAppCredentials implements GitHubCredentials {
   private readonly appId: string;
@@ -42,7 +47,9 @@ export class GitHubAppCredentials implements GitHubCredentials {
   private readonly settings: GitHubOctokitSettings;
   private readonly refreshBeforeExpiryMs: number;
   private readonly logger: Logger;
-  private readonly cache = new Map<string, CachedToken>();
+  private readonly cacheByJob = new WeakMap<AbortSignal, Map<string, CachedToken>>();
+  /** Tokens GitHub refused, by repo; bounded by how many tokens are ever refused, which is rare. */
+  private readonly refused = new Set<string>();
 
   constructor(opts: GitHubAppCredentialsOptions) {
     const { appId, privateKey, refreshBeforeExpiryMs, ...settings } = opts;
@@ -58,25 +65,31 @@ export class GitHubAppCredentials implements GitHubCredentials {
 
   async forRepo(repo: RepoCoordinates, signal: AbortSignal): Promise<RepoCredentials> {
     throwIfAborted(signal);
+    let cache = this.cacheByJob.get(signal);
+    if (cache === undefined) {
+      cache = new Map();
+      this.cacheByJob.set(signal, cache);
+    }
     const now = Date.now();
-    for (const [key, entry] of this.cache) if (!this.usable(entry, now)) this.cache.delete(key);
+    for (const [key, entry] of cache) if (!this.usable(entry, now)) cache.delete(key);
     const key = repoKey(repo);
-    const cached = this.cache.get(key);
+    const cached = cache.get(key);
     if (cached !== undefined) return cached.credentials;
     const minted = await this.mint(repo, signal);
-    this.cache.set(key, minted);
+    cache.set(key, minted);
     return minted.credentials;
   }
 
   invalidate(repo: RepoCoordinates, token: string): boolean {
-    const key = repoKey(repo);
-    if (this.cache.get(key)?.credentials.token === token) this.cache.delete(key);
-    // The next forRepo mints afresh, which is worth one more try (GitHub may also not yet know a brand-new token).
+    // A refused token is dropped from whichever job holds it; that job's next forRepo mints afresh, which is
+    // worth one more try (GitHub may also not yet know a brand-new token). WeakMaps cannot be walked, so the
+    // token is remembered as refused instead.
+    this.refused.add(`${repoKey(repo)} ${token}`);
     return true;
   }
 
   private usable(entry: CachedToken, now: number): boolean {
-    return entry.expiresAtMs - this.refreshBeforeExpiryMs > now;
+    return entry.expiresAtMs - this.refreshBeforeExpiryMs > now && !this.refused.has(`${entry.repoKey} ${entry.credentials.token}`);
   }
 
   private async mint(repo: RepoCoordinates, signal: AbortSignal): Promise<CachedToken> {
@@ -123,7 +136,7 @@ export class GitHubAppCredentials implements GitHubCredentials {
       throw new AppError('git_host_failed', `GitHub returned an installation token for ${where} without a valid expires_at`, { retryable: true });
     }
     this.logger.info({ owner: repo.owner, repo: repo.name, installationId, expiresAt: data.expires_at }, 'github app installation token minted');
-    return { credentials: { token: data.token, octokit: createGitHubOctokit({ ...this.settings, token: data.token }) }, expiresAtMs };
+    return { repoKey: repoKey(repo), credentials: { token: data.token, octokit: createGitHubOctokit({ ...this.settings, token: data.token }) }, expiresAtMs };
   }
 
   /** Bad credentials on an app route mean the JWT was refused: the id or the key is wrong, which no retry fixes. */
