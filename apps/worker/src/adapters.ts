@@ -1,5 +1,5 @@
 import { ClaudeCodeAgent, GeminiAgent, OpenAiCompatibleAgent, resolveClaudeExecutable, resolveGeminiCli } from '@tinyb/agents';
-import { AppError, type CodingAgent, type Logger } from '@tinyb/core';
+import { AppError, type CodingAgent, type Logger, type SandboxProvider } from '@tinyb/core';
 import {
   GitHubAppCredentials,
   GitHubHost,
@@ -7,7 +7,7 @@ import {
   loadGitHubAppPrivateKey,
   type GitHubCredentials,
 } from '@tinyb/git-host';
-import { LocalSandboxProvider, findBwrap } from '@tinyb/sandbox';
+import { DaytonaSandboxProvider, LocalSandboxProvider, SandboxReaper, findBwrap } from '@tinyb/sandbox';
 import type { WorkerEnv } from './env.js';
 
 /**
@@ -77,7 +77,80 @@ export function buildAgents(env: WorkerEnv): Map<string, CodingAgent> {
   return new Map(agents.map((agent) => [agent.name, agent]));
 }
 
-export async function buildLocalSandboxProvider(env: WorkerEnv, logger: Logger): Promise<LocalSandboxProvider> {
+export interface SandboxSetup {
+  provider: SandboxProvider;
+  /**
+   * Cleans up after crashed workers: local sandboxes left on this machine once at start; for Daytona, a
+   * fleet-wide reaper (one worker at a time) that deletes leaked paid sandboxes every interval.
+   */
+  startHousekeeping(deps: {
+    isJobActive(jobId: string): Promise<boolean>;
+    lease: { tryAcquire(ttlMs: number): Promise<boolean>; release(): Promise<void> };
+  }): Promise<{ stop(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+export async function buildSandbox(env: WorkerEnv, logger: Logger): Promise<SandboxSetup> {
+  // Nothing of a job can be running past its time limit: older leftovers belong to crashed workers.
+  const staleAfterMs = env.JOB_TIMEOUT_MS + 60_000;
+  if (env.SANDBOX_PROVIDER === 'daytona') {
+    const provider = buildDaytonaProvider(env, logger);
+    await provider.check();
+    return {
+      provider,
+      async startHousekeeping({ isJobActive, lease }) {
+        const reaper = new SandboxReaper({ provider, isJobActive, lease, maxAgeMs: staleAfterMs, intervalMs: env.SANDBOX_REAPER_INTERVAL_MS, logger });
+        reaper.start();
+        return { stop: () => reaper.stop() };
+      },
+      close: () => provider.close(),
+    };
+  }
+  const provider = await buildLocalSandboxProvider(env, logger);
+  return {
+    provider,
+    async startHousekeeping() {
+      const swept = await provider.sweepStale(staleAfterMs);
+      if (swept > 0) logger.warn({ swept }, 'removed sandboxes left by a crashed worker');
+      return { stop: async () => undefined };
+    },
+    close: async () => undefined,
+  };
+}
+
+function buildDaytonaProvider(env: WorkerEnv, logger: Logger): DaytonaSandboxProvider {
+  const source = env.DAYTONA_SNAPSHOT
+    ? { snapshot: env.DAYTONA_SNAPSHOT }
+    : { image: env.DAYTONA_IMAGE ?? '', resources: { cpu: env.DAYTONA_CPU, memoryGiB: env.DAYTONA_MEMORY_GIB, diskGiB: env.DAYTONA_DISK_GIB } };
+  const allow = networkAllowDomains(env);
+  return new DaytonaSandboxProvider({
+    ...source,
+    daytona: {
+      apiKey: env.DAYTONA_API_KEY ?? '',
+      apiUrl: env.DAYTONA_API_URL,
+      ...(env.DAYTONA_TARGET ? { target: env.DAYTONA_TARGET } : {}),
+      useDeprecatedPolling: env.DAYTONA_USE_DEPRECATED_POLLING,
+    },
+    autoStopIntervalMin: env.DAYTONA_AUTO_STOP_MIN,
+    // Deleted as soon as it stops: an abandoned sandbox costs at most DAYTONA_AUTO_STOP_MIN of idling.
+    autoDeleteIntervalMin: 0,
+    ...(allow ? { networkAllowDomains: allow } : {}),
+    createTimeoutSec: 180,
+    logger,
+  });
+}
+
+/** Sandboxes need to reach only the model APIs of the CLI agents (the openai agent runs in the worker). */
+function networkAllowDomains(env: WorkerEnv): string[] | undefined {
+  if (env.DAYTONA_NETWORK_ALLOW === '*') return undefined;
+  if (env.DAYTONA_NETWORK_ALLOW) return env.DAYTONA_NETWORK_ALLOW.split(',').map((d) => d.trim()).filter(Boolean);
+  const hosts: string[] = [];
+  if (env.ANTHROPIC_API_KEY) hosts.push(new URL(env.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com').hostname);
+  if (env.GEMINI_API_KEY) hosts.push(new URL(env.GOOGLE_GEMINI_BASE_URL ?? 'https://generativelanguage.googleapis.com').hostname);
+  return hosts.length > 0 ? hosts : undefined;
+}
+
+async function buildLocalSandboxProvider(env: WorkerEnv, logger: Logger): Promise<LocalSandboxProvider> {
   const rootDir = env.SANDBOX_ROOT === undefined ? {} : { rootDir: env.SANDBOX_ROOT };
   if (findBwrap()) return LocalSandboxProvider.create({ isolation: 'bwrap', ...rootDir });
   if (!env.SANDBOX_ALLOW_UNISOLATED) {

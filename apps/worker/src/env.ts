@@ -18,10 +18,31 @@ const WorkerEnv = z
     JOB_MAX_TOKENS: intFromEnv.positive().optional(),
     BRANCH_PREFIX: z.string().regex(/^[A-Za-z0-9._\/-]*$/).default('tinyb/'),
 
-    SANDBOX_PROVIDER: z.enum(['local']).default('local'),
+    SANDBOX_PROVIDER: z.enum(['local', 'daytona']).default('local'),
     SANDBOX_ROOT: z.string().optional(),
     /** Runs agents without bubblewrap isolation. Only for machines where bwrap cannot run and the agent is trusted. */
     SANDBOX_ALLOW_UNISOLATED: booleanFromEnv.default(false),
+    DAYTONA_API_KEY: z.string().optional(),
+    DAYTONA_API_URL: z.string().url().default('https://app.daytona.io/api'),
+    DAYTONA_TARGET: z.string().optional(),
+    /** The snapshot built from infra/daytona (fast), or a registry image Daytona builds on first use (slow). */
+    DAYTONA_SNAPSHOT: z.string().optional(),
+    DAYTONA_IMAGE: z.string().optional(),
+    /** Sandbox resources, with DAYTONA_IMAGE only (a snapshot carries its own). */
+    DAYTONA_CPU: intFromEnv.positive().default(2),
+    DAYTONA_MEMORY_GIB: intFromEnv.positive().default(4),
+    DAYTONA_DISK_GIB: intFromEnv.positive().default(10),
+    /** Minutes of inactivity before Daytona stops a sandbox by itself, then deletes it: a backstop for a crashed worker. */
+    DAYTONA_AUTO_STOP_MIN: intFromEnv.positive().default(15),
+    /**
+     * Egress from sandboxes: only these domains (comma-separated). Default: the model API hosts of the
+     * configured CLI agents. `*` leaves egress open.
+     */
+    DAYTONA_NETWORK_ALLOW: z.string().optional(),
+    /** Poll sandbox state instead of Daytona's socket.io events (for gateways that do not pass WebSockets, and tests). */
+    DAYTONA_USE_DEPRECATED_POLLING: booleanFromEnv.default(false),
+    /** How often one worker of the fleet looks for leaked Daytona sandboxes. */
+    SANDBOX_REAPER_INTERVAL_MS: intFromEnv.positive().default(60_000),
 
     /** A token with contents:write and pull_requests:write; or a GitHub App (the two below) instead. */
     GITHUB_TOKEN: z.string().optional(),
@@ -65,6 +86,12 @@ const WorkerEnv = z
     }
     if ((env.OPENAI_API_KEY || env.OPENAI_BASE_URL) && !env.OPENAI_MODEL) {
       problem('OPENAI_MODEL', 'is required for the openai agent (with OPENAI_API_KEY or OPENAI_BASE_URL)');
+    }
+    if (env.SANDBOX_PROVIDER === 'daytona') {
+      if (!env.DAYTONA_API_KEY) problem('DAYTONA_API_KEY', 'is required with SANDBOX_PROVIDER=daytona');
+      if (Boolean(env.DAYTONA_SNAPSHOT) === Boolean(env.DAYTONA_IMAGE)) {
+        problem('DAYTONA_SNAPSHOT', 'set exactly one of DAYTONA_SNAPSHOT or DAYTONA_IMAGE with SANDBOX_PROVIDER=daytona');
+      }
     }
     if (!env.ANTHROPIC_API_KEY && !env.GEMINI_API_KEY && !env.OPENAI_MODEL) {
       problem('ANTHROPIC_API_KEY', 'no agent is configured: set ANTHROPIC_API_KEY, GEMINI_API_KEY, or OPENAI_MODEL (+ OPENAI_API_KEY / OPENAI_BASE_URL)');

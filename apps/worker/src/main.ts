@@ -4,13 +4,14 @@ import {
   CodeJobQueue,
   createCodeWorker,
   createRedisConnection,
+  RedisLease,
   WorkerRegistry,
   listenForCancelRequests,
   redisConnectionOptions,
   waitForRedis,
 } from '@tinyb/queue';
 import { createLogger, loadDotEnv, runMain } from '@tinyb/runtime';
-import { buildAgents, buildGitHost, buildLocalSandboxProvider } from './adapters.js';
+import { buildAgents, buildGitHost, buildSandbox } from './adapters.js';
 import { loadWorkerEnv } from './env.js';
 import { SHUTDOWN_REASON, createProcessor } from './processor.js';
 
@@ -21,10 +22,8 @@ runMain(async () => {
   const logger = createLogger({ name: 'worker', level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? env.NODE_ENV !== 'production' });
   const workerId = `${hostname()}:${process.pid}`;
 
-  const sandboxProvider = await buildLocalSandboxProvider(env, logger);
-  // Directories of jobs whose worker crashed; anything older than the job time limit cannot be running.
-  const swept = await sandboxProvider.sweepStale(env.JOB_TIMEOUT_MS + 60_000);
-  if (swept > 0) logger.warn({ swept }, 'removed sandboxes left by a crashed worker');
+  const sandbox = await buildSandbox(env, logger);
+  const sandboxProvider = sandbox.provider;
   const agents = buildAgents(env);
   const gitHost = await buildGitHost(env, logger);
 
@@ -84,6 +83,12 @@ runMain(async () => {
     },
   });
 
+  const housekeeping = await sandbox.startHousekeeping({
+    // A job waiting for its next attempt is not active: that attempt gets a new sandbox.
+    isJobActive: async (jobId) => (await queue.getJob(jobId))?.state === 'active',
+    lease: new RedisLease(redis, `${env.REDIS_PREFIX}:sandbox-reaper`),
+  });
+
   // Tell the API which agents this worker can run: it holds their credentials, the API does not.
   const registry = new WorkerRegistry({ redis, prefix: env.REDIS_PREFIX, logger });
   const heartbeat = await registry.startHeartbeat({
@@ -108,6 +113,8 @@ runMain(async () => {
     await worker.close();
     clearTimeout(deadline);
     heartbeat.stop();
+    await housekeeping.stop();
+    await sandbox.close();
     await cancels.close();
     await events.close();
     await queue.close();

@@ -1,0 +1,135 @@
+import { execFileSync } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TinyBackspaceClient, sseMessages } from '@tinyb/client';
+import type { JobEvent } from '@tinyb/contracts';
+import { freePort, startApp, waitForHttp, type AppProcess } from '@tinyb/testkit/app-process';
+import { FAKE_FILES, startFakeAnthropic, type FakeAnthropic } from '@tinyb/testkit/fake-anthropic';
+import { startFakeDaytona, type FakeDaytona } from '@tinyb/testkit/fake-daytona';
+import { startFakeGemini, type FakeGemini } from '@tinyb/testkit/fake-gemini';
+import { startFakeGitHub, type FakeGitHub } from '@tinyb/testkit/fake-github';
+import { RedisFixture } from '@tinyb/testkit/redis';
+
+/**
+ * The same pipeline with SANDBOX_PROVIDER=daytona: the real Daytona SDK in the worker against the fake
+ * Daytona API (which runs the commands on this machine), and the real CLIs inside its sandboxes.
+ */
+jest.setTimeout(120_000);
+
+const GITHUB_TOKEN = 'ghp_daytonaE2eToken0123456789abcdef';
+
+describe('end to end on Daytona sandboxes', () => {
+  let fixture: RedisFixture;
+  let github: FakeGitHub;
+  let daytona: FakeDaytona;
+  let anthropic: FakeAnthropic;
+  let gemini: FakeGemini;
+  let api: AppProcess;
+  let worker: AppProcess;
+  let baseUrl: string;
+  let client: TinyBackspaceClient;
+
+  beforeAll(async () => {
+    fixture = new RedisFixture('e2e-daytona');
+    github = await startFakeGitHub({ token: GITHUB_TOKEN });
+    await github.createRepo('acme', 'app', {
+      files: { 'README.md': `# App\n\n${FAKE_FILES.readmeOldLine}\n`, [FAKE_FILES.obsoletePath]: 'old\n' },
+    });
+    daytona = await startFakeDaytona({ apiKey: 'dtn_e2e_key' });
+    [anthropic, gemini] = await Promise.all([startFakeAnthropic(), startFakeGemini()]);
+    // Left by a worker that crashed: the reaper must delete it. Another app's sandbox must survive.
+    await daytona.plant({ labels: { app: 'tiny-backspace', jobId: 'lost-job', attempt: '1' } });
+    await daytona.plant({ labels: { app: 'someone-else' } });
+
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    const shared = { REDIS_PREFIX: fixture.prefix, GITHUB_URL: github.url, LOG_LEVEL: 'info' };
+    api = startApp('api', { ...shared, PORT: String(port), HOST: '127.0.0.1' });
+    worker = startApp('worker', {
+      ...shared,
+      GITHUB_TOKEN,
+      GITHUB_API_URL: github.apiUrl,
+      GITHUB_THROTTLE: 'false',
+      ANTHROPIC_API_KEY: anthropic.apiKey,
+      ANTHROPIC_BASE_URL: anthropic.url,
+      GEMINI_API_KEY: gemini.apiKey,
+      GOOGLE_GEMINI_BASE_URL: gemini.url,
+      SANDBOX_PROVIDER: 'daytona',
+      DAYTONA_API_KEY: daytona.apiKey,
+      DAYTONA_API_URL: daytona.apiUrl,
+      DAYTONA_SNAPSHOT: 'tiny-backspace-agents',
+      DAYTONA_USE_DEPRECATED_POLLING: 'true',
+    });
+    await Promise.all([waitForHttp(`${baseUrl}/ready`), worker.waitForOutput('worker started', 60_000)]);
+    client = new TinyBackspaceClient({ baseUrl });
+  });
+
+  afterAll(async () => {
+    const codes = await Promise.all([api?.stop(), worker?.stop()]);
+    for (const app of [api, worker]) {
+      for (const secret of [GITHUB_TOKEN, daytona.apiKey, anthropic.apiKey, gemini.apiKey]) expect(app.output()).not.toContain(secret);
+    }
+    expect(codes).toEqual([0, 0]);
+    await Promise.all([github?.close(), daytona?.close(), anthropic?.close(), gemini?.close()]);
+    await fixture.cleanup();
+  });
+
+  const runJob = async (body: Record<string, unknown>, onEvent?: (e: JobEvent, id: string) => Promise<void>) => {
+    const { id } = await client.submit({ repo_url: `${github.url}/acme/app`, prompt: 'x', ...body });
+    const events: JobEvent[] = [];
+    for await (const m of sseMessages(await fetch(`${baseUrl}/api/jobs/${id}/events`))) {
+      const event = JSON.parse(m.data) as JobEvent;
+      events.push(event);
+      await onEvent?.(event, id);
+    }
+    return { id, events };
+  };
+
+  it('reaps a leaked sandbox of ours at start, and never touches anyone else\'s', async () => {
+    await waitFor(() => !daytona.sandboxes().some((s) => s.labels['jobId'] === 'lost-job'));
+    expect(daytona.sandboxes().filter((s) => s.labels['app'] === 'someone-else')).toHaveLength(1);
+  });
+
+  it.each(['claude-code', 'gemini'])('%s: opens a PR from a labelled, egress-limited sandbox that is deleted afterwards', async (agent) => {
+    const before = daytona.requests.filter((r) => r.method === 'POST' && r.path === '/api/sandbox').length;
+    const { id, events } = await runJob({ agent, prompt: '[scenario:multi] Tidy up the docs' });
+    const last = events.at(-1)!;
+    if (last.type !== 'job.succeeded') throw new Error(`job ended ${JSON.stringify(last)}`);
+    expect(last.result.filesChanged).toHaveLength(3);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'step.completed', step: 'create_sandbox', detail: expect.stringMatching(/^daytona sandbox /) }));
+
+    const creates = daytona.requests.filter((r) => r.method === 'POST' && r.path === '/api/sandbox');
+    expect(creates).toHaveLength(before + 1);
+    const body = creates.at(-1)!.body as Record<string, unknown>;
+    expect(body).toMatchObject({
+      snapshot: 'tiny-backspace-agents',
+      labels: { app: 'tiny-backspace', jobId: id, attempt: '1' },
+      autoStopInterval: 15,
+      autoDeleteInterval: 0,
+    });
+    expect(JSON.stringify(body)).toContain('127.0.0.1'); // egress allowed only to the model API's host
+    expect(daytona.sandboxes().filter((s) => s.labels['jobId'] === id)).toEqual([]);
+
+    const dir = execFileSync('mktemp', ['-d']).toString().trim();
+    execFileSync('git', ['clone', '-q', '--branch', `tinyb/${id}`, github.repoDir('acme', 'app'), dir]);
+    expect(await readFile(join(dir, FAKE_FILES.notesPath), 'utf8')).toBe(FAKE_FILES.notesContent);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('cancels a running job and deletes its Daytona sandbox', async () => {
+    const { id, events } = await runJob({ prompt: '[scenario:slow] Wait' }, async (event, jobId) => {
+      if (event.type === 'agent.tool_call') await client.cancel(jobId);
+    });
+    expect(events.at(-1)!.type).toBe('job.cancelled');
+    expect(daytona.sandboxes().filter((s) => s.labels['jobId'] === id)).toEqual([]);
+    expect(daytona.sandboxes().every((s) => s.running === 0)).toBe(true);
+  });
+});
+
+async function waitFor(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
