@@ -3,17 +3,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApp, waitForHttp } from './app-process.js';
 import { FAKE_FILES, startFakeAnthropic } from './fake-anthropic.js';
+import { startFakeDaytona, type FakeDaytona } from './fake-daytona.js';
+import { startFakeGemini } from './fake-gemini.js';
 import { startFakeGitHub } from './fake-github.js';
+import { startFakeOpenAi } from './fake-openai.js';
 
 /**
- * `pnpm demo`: the real API and worker against a fake GitHub and a scripted fake model, all on localhost,
- * so Tiny Backspace can be tried with no accounts and no network. Ctrl-C stops everything.
+ * `pnpm demo`: the real API and worker against a fake GitHub and scripted fake models (Claude, Gemini and an
+ * OpenAI-compatible one), all on localhost, so Tiny Backspace can be tried with no accounts and no network.
+ * `DEMO_SANDBOX=daytona pnpm demo` runs the sandboxes through the Daytona SDK against a fake Daytona.
+ * Ctrl-C stops everything.
  */
 async function main() {
   const port = process.env['PORT'] ?? '8000';
   const token = 'demo-github-token-not-a-secret';
   const github = await startFakeGitHub({ token });
   const model = await startFakeAnthropic();
+  const gemini = await startFakeGemini();
+  const openai = await startFakeOpenAi();
+  const daytona: FakeDaytona | undefined = process.env['DEMO_SANDBOX'] === 'daytona' ? await startFakeDaytona({ apiKey: 'demo-daytona-key' }) : undefined;
   await github.createRepo('demo', 'hello', {
     files: {
       'README.md': `# hello\n\n${FAKE_FILES.readmeOldLine}\n`,
@@ -36,14 +44,28 @@ async function main() {
     GITHUB_THROTTLE: 'false',
     ANTHROPIC_API_KEY: model.apiKey,
     ANTHROPIC_BASE_URL: model.url,
+    GEMINI_API_KEY: gemini.apiKey,
+    GOOGLE_GEMINI_BASE_URL: gemini.url,
+    OPENAI_API_KEY: openai.apiKey,
+    OPENAI_BASE_URL: openai.url,
+    OPENAI_MODEL: 'fake-gpt',
     SANDBOX_ROOT: sandboxRoot,
+    ...(daytona
+      ? {
+          SANDBOX_PROVIDER: 'daytona',
+          DAYTONA_API_KEY: daytona.apiKey,
+          DAYTONA_API_URL: daytona.apiUrl,
+          DAYTONA_SNAPSHOT: 'demo',
+          DAYTONA_USE_DEPRECATED_POLLING: 'true',
+        }
+      : {}),
   });
   for (const app of [api, worker]) app.child.stdout?.pipe(process.stderr);
   for (const app of [api, worker]) app.child.stderr?.pipe(process.stderr);
 
   const stop = async () => {
     await Promise.all([api.stop(), worker.stop()]);
-    await Promise.all([github.close(), model.close()]);
+    await Promise.all([github.close(), model.close(), gemini.close(), openai.close(), daytona?.close()]);
     await rm(sandboxRoot, { recursive: true, force: true });
     process.exit(0);
   };
@@ -53,9 +75,11 @@ async function main() {
   await Promise.all([waitForHttp(`http://127.0.0.1:${port}/ready`), worker.waitForOutput('worker started', 60_000)]);
   const repo = `${github.url}/demo/hello`;
   process.stdout.write(`
-Tiny Backspace demo is running on http://127.0.0.1:${port} (fake GitHub ${github.url}, fake model ${model.url}).
+Tiny Backspace demo is running on http://127.0.0.1:${port} (fake GitHub ${github.url}, fake models for
+claude-code, gemini and openai, ${daytona ? `Daytona sandboxes via a fake Daytona at ${daytona.apiUrl}` : 'local bubblewrap sandboxes'}).
 
-Submit a job and follow it (the fake model obeys [scenario:write|edit|multi|noop|slow] in the prompt):
+Submit a job and follow it (the fake models obey [scenario:write|edit|multi|noop|slow] in the prompt;
+add "agent":"gemini" or "agent":"openai" to pick another agent):
   curl -s http://127.0.0.1:${port}/api/jobs -H 'content-type: application/json' \\
     -d '{"repo_url":"${repo}","prompt":"[scenario:multi] Tidy up the docs"}'
   curl -N http://127.0.0.1:${port}/api/jobs/<id>/events
