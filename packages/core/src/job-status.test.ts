@@ -59,6 +59,7 @@ describe('statusPatchFor, folded over a job that is retried and then succeeds', 
       cancelRequested: false,
       result: null,
       error: null,
+      usage: null,
     });
   });
 
@@ -152,7 +153,7 @@ describe('statusPatchFor, every event type', () => {
   const error = fatalError;
   // `satisfies` makes this fail to compile when an event type is added without an expectation here.
   const expected = {
-    'job.queued': [{ type: 'job.queued', repoUrl: 'u', agent: 'a', draft: false }, ['id', 'state', 'step', 'attempt', 'repoUrl', 'agent', 'createdAt', 'startedAt', 'finishedAt', 'cancelRequested', 'result', 'error']],
+    'job.queued': [{ type: 'job.queued', repoUrl: 'u', agent: 'a', draft: false }, ['id', 'state', 'step', 'attempt', 'repoUrl', 'agent', 'createdAt', 'startedAt', 'finishedAt', 'cancelRequested', 'result', 'error', 'usage']],
     'job.started': [{ type: 'job.started', attempt: 1, workerId: 'w' }, ['state', 'attempt', 'startedAt', 'step', 'error']],
     'job.cancel_requested': [{ type: 'job.cancel_requested' }, ['cancelRequested']],
     'job.retrying': [{ type: 'job.retrying', attempt: 1, error, delayMs: 1 }, ['state', 'error']],
@@ -162,7 +163,7 @@ describe('statusPatchFor, every event type', () => {
     'agent.message': [{ type: 'agent.message', text: 't' }, []],
     'agent.tool_call': [{ type: 'agent.tool_call', tool: 'Read', input: {} }, []],
     'agent.tool_result': [{ type: 'agent.tool_result', ok: true, output: '' }, []],
-    'agent.usage': [{ type: 'agent.usage', inputTokens: 1, outputTokens: 1 }, []],
+    'agent.usage': [{ type: 'agent.usage', inputTokens: 1, outputTokens: 1 }, ['usage']],
     'git.committed': [{ type: 'git.committed', sha: 's', branch: 'b', filesChanged: [] }, []],
     'pr.created': [{ type: 'pr.created', url: 'u', number: 1, branch: 'b', reused: false }, []],
     'job.succeeded': [{ type: 'job.succeeded', result }, ['state', 'step', 'result', 'finishedAt']],
@@ -172,6 +173,14 @@ describe('statusPatchFor, every event type', () => {
 
   it.each(Object.entries(expected))('%s patches exactly the expected fields', (_type, [e, keys]) => {
     expect(Object.keys(statusPatchFor(ev(e))).sort()).toEqual([...keys].sort());
+  });
+
+  it('takes the usage totals of agent.usage and of terminal events that carry them', () => {
+    const usage = { inputTokens: 10, outputTokens: 5, costUsd: 0.01 };
+    expect(statusPatchFor(ev({ type: 'agent.usage', ...usage }))).toEqual({ usage });
+    expect(statusPatchFor(ev({ type: 'job.failed', error, usage }))).toMatchObject({ usage });
+    expect(statusPatchFor(ev({ type: 'job.cancelled', usage }))).toMatchObject({ usage });
+    expect(statusPatchFor(ev({ type: 'job.succeeded', result: { ...result, usage } }))).toMatchObject({ usage });
   });
 
   it.each(['job.succeeded', 'job.failed', 'job.cancelled'] as const)('%s sets finishedAt to the event time', (type) => {
