@@ -1,6 +1,7 @@
 export { ClaudeCodeAgent, type ClaudeCodeAgentOptions } from './claude-code/claude-code-agent.js';
 export { resolveClaudeExecutable } from './claude-code/resolve-claude-executable.js';
-export { createClaudeLineMapper, toolInputView } from './claude-code/map-stream-json-line.js';
+export { createClaudeLineMapper, claudeToolInputView } from './claude-code/map-stream-json-line.js';
+export { toolInputView, type ToolInputFields } from './tool-input-view.js';
 export { ClaudeStreamLine } from './claude-code/stream-json-line.js';
 export { NdjsonLines } from './ndjson-lines.js';
 export { runNdjsonCli, type RunNdjsonCliInput, type RunNdjsonCliResult } from './run-ndjson-cli.js';

@@ -1,12 +1,15 @@
-import { repoRelativePath } from '../repo-relative-path.js';
+import {
+  MESSAGE_MAX_CHARS,
+  TOOL_INPUT_MAX_CHARS,
+  TOOL_OUTPUT_MAX_CHARS,
+  toolInputView,
+  type ToolInputFields,
+} from '../tool-input-view.js';
+
+export { MESSAGE_MAX_CHARS, TOOL_INPUT_MAX_CHARS, TOOL_OUTPUT_MAX_CHARS };
 import type { NewJobEvent, ToolInputView, Usage } from '@tinyb/contracts';
 import { truncateText } from '../truncate-text.js';
 import type { ClaudeResultLine, ClaudeStreamLine } from './stream-json-line.js';
-
-/** Long enough to recognise a command or an edit, short enough that an event never carries a whole file. */
-export const TOOL_INPUT_MAX_CHARS = 300;
-export const TOOL_OUTPUT_MAX_CHARS = 2000;
-export const MESSAGE_MAX_CHARS = 4000;
 
 /**
  * Maps the Claude Code stream-json lines to `agent.*` events. The returned function is pure apart from
@@ -25,7 +28,7 @@ export function createClaudeLineMapper(opts: { workdir?: string } = {}): (line: 
             if (block.text.trim() !== '') events.push({ type: 'agent.message', text: truncateText(block.text, MESSAGE_MAX_CHARS) });
           } else if ('name' in block && block.type === 'tool_use') {
             toolNames.set(block.id, block.name);
-            events.push({ type: 'agent.tool_call', tool: block.name, callId: block.id, input: toolInputView(block.input, opts.workdir) });
+            events.push({ type: 'agent.tool_call', tool: block.name, callId: block.id, input: claudeToolInputView(block.input, opts.workdir) });
           }
         }
         return events;
@@ -54,31 +57,17 @@ export function createClaudeLineMapper(opts: { workdir?: string } = {}): (line: 
   };
 }
 
-/**
- * A short view of a tool's input. Claude Code's tools name their fields consistently (`file_path`,
- * `old_string`, `command`, `pattern`), so one extraction covers Write/Read/Edit/Bash/Grep/Glob and most
- * others; file contents (`content`) are deliberately left out.
- */
-export function toolInputView(input: Record<string, unknown>, workdir?: string): ToolInputView {
-  const view: ToolInputView = {};
-  const pick = (...keys: string[]) => {
-    for (const key of keys) {
-      const v = input[key];
-      if (typeof v === 'string') return truncateText(v, TOOL_INPUT_MAX_CHARS);
-    }
-    return undefined;
-  };
-  const path = pick('file_path', 'notebook_path', 'path');
-  const command = pick('command');
-  const pattern = pick('pattern');
-  const oldText = pick('old_string');
-  const newText = pick('new_string');
-  if (path !== undefined) view.path = repoRelativePath(path, workdir);
-  if (command !== undefined) view.command = command;
-  if (pattern !== undefined) view.pattern = pattern;
-  if (oldText !== undefined) view.oldText = oldText;
-  if (newText !== undefined) view.newText = newText;
-  return view;
+const FIELDS: ToolInputFields = {
+  path: ['file_path', 'notebook_path', 'path'],
+  command: ['command'],
+  pattern: ['pattern'],
+  oldText: ['old_string'],
+  newText: ['new_string'],
+};
+
+/** A short view of the tool's input (see toolInputView). */
+export function claudeToolInputView(input: Record<string, unknown>, workdir?: string): ToolInputView {
+  return toolInputView(input, FIELDS, workdir);
 }
 
 /** The run's token totals from its `result` line. */

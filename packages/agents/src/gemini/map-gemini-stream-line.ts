@@ -1,12 +1,15 @@
+import {
+  MESSAGE_MAX_CHARS,
+  TOOL_INPUT_MAX_CHARS,
+  TOOL_OUTPUT_MAX_CHARS,
+  toolInputView,
+  type ToolInputFields,
+} from '../tool-input-view.js';
+
+export { MESSAGE_MAX_CHARS, TOOL_INPUT_MAX_CHARS, TOOL_OUTPUT_MAX_CHARS };
 import type { NewJobEvent, ToolInputView, Usage } from '@tinyb/contracts';
-import { repoRelativePath } from '../repo-relative-path.js';
 import { truncateText } from '../truncate-text.js';
 import type { GeminiStats, GeminiStreamLine } from './gemini-stream-line.js';
-
-/** Long enough to recognise a command or an edit, short enough that an event never carries a whole file. */
-export const TOOL_INPUT_MAX_CHARS = 300;
-export const TOOL_OUTPUT_MAX_CHARS = 2000;
-export const MESSAGE_MAX_CHARS = 4000;
 
 export interface GeminiLineMapper {
   /** The events one line stands for; called in line order. */
@@ -76,31 +79,17 @@ export function createGeminiLineMapper(opts: { workdir?: string } = {}): GeminiL
   return { map, flush };
 }
 
-/**
- * A short view of a Gemini tool's input: `file_path` (write_file, read_file, replace), `dir_path`
- * (list_directory, glob, grep_search), `command` (run_shell_command), `pattern`, `old_string`/`new_string`
- * (replace). File contents (`content`) are deliberately left out.
- */
+const FIELDS: ToolInputFields = {
+  path: ['file_path', 'dir_path', 'path', 'absolute_path'],
+  command: ['command'],
+  pattern: ['pattern'],
+  oldText: ['old_string'],
+  newText: ['new_string'],
+};
+
+/** A short view of the tool's input (see toolInputView). */
 export function geminiToolInputView(input: Record<string, unknown>, workdir?: string): ToolInputView {
-  const view: ToolInputView = {};
-  const pick = (...keys: string[]) => {
-    for (const key of keys) {
-      const v = input[key];
-      if (typeof v === 'string') return truncateText(v, TOOL_INPUT_MAX_CHARS);
-    }
-    return undefined;
-  };
-  const path = pick('file_path', 'dir_path', 'path', 'absolute_path');
-  const command = pick('command');
-  const pattern = pick('pattern');
-  const oldText = pick('old_string');
-  const newText = pick('new_string');
-  if (path !== undefined) view.path = repoRelativePath(path, workdir);
-  if (command !== undefined) view.command = command;
-  if (pattern !== undefined) view.pattern = pattern;
-  if (oldText !== undefined) view.oldText = oldText;
-  if (newText !== undefined) view.newText = newText;
-  return view;
+  return toolInputView(input, FIELDS, workdir);
 }
 
 /**

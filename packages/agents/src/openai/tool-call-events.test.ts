@@ -1,4 +1,4 @@
-import { MESSAGE_MAX_CHARS, TOOL_INPUT_MAX_CHARS, TOOL_OUTPUT_MAX_CHARS, messageEvents, toolCallEvent, toolInputView, toolResultEvent } from './tool-call-events.js';
+import { MESSAGE_MAX_CHARS, TOOL_INPUT_MAX_CHARS, TOOL_OUTPUT_MAX_CHARS, messageEvents, toolCallEvent, openAiToolInputView as toolInputView, toolResultEvent } from './tool-call-events.js';
 
 const workdir = '/workspace/repo';
 
