@@ -310,6 +310,22 @@ describe('API against a real Redis (no worker)', () => {
       expect(await (await fetch(`${baseUrl}/`)).json()).toMatchObject({ name: 'tiny-backspace', version: '0.0.0-test' });
       expect((await fetch(`${baseUrl}/no/such/route`)).status).toBe(404);
     });
+
+    it('exposes Prometheus metrics: job counts by state, live workers per agent, open event streams', async () => {
+      await client.submit({ repo_url: REPO, prompt: 'x' });
+      const controller = new AbortController();
+      const { id } = await client.submit({ repo_url: REPO, prompt: 'y' });
+      const stream = await fetch(`${baseUrl}/api/jobs/${id}/events`, { signal: controller.signal });
+      expect(stream.status).toBe(200);
+      const res = await fetch(`${baseUrl}/metrics`);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      const text = await res.text();
+      expect(text).toMatch(/^bullmq_job_count\{[^}]*state="waiting"[^}]*\} 2$/m);
+      expect(text).toMatch(/^tinyb_sse_streams_open 1$/m);
+      expect(text).toMatch(/^tinyb_agent_workers\{agent="claude-code"\} 1$/m);
+      expect(text.match(/^# TYPE tinyb_agent_workers gauge$/gm)).toHaveLength(1);
+      controller.abort();
+    });
   });
 
   describe('with API_TOKEN', () => {

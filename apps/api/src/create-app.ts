@@ -59,12 +59,33 @@ export function createApp(deps: ApiDeps): Express {
     res.json({
       name: config.name,
       version: config.version,
-      links: { jobs: '/api/jobs', health: '/health', ready: '/ready', admin: '/admin/queues', legacy: '/code' },
+      links: { jobs: '/api/jobs', agents: '/api/agents', health: '/health', ready: '/ready', metrics: '/metrics', admin: '/admin/queues', legacy: '/code' },
     });
   });
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Prometheus scrape target: the queue's job counts, live workers and open event streams.
+  let openStreams = 0;
+  const trackStream = (sse: { signal: AbortSignal }) => {
+    openStreams += 1;
+    sse.signal.addEventListener('abort', () => (openStreams -= 1), { once: true });
+  };
+  app.get('/metrics', async (_req, res) => {
+    const [queueMetrics, agents] = await Promise.all([queue.exportMetrics(), deps.agents.offeredAgents()]);
+    res.type('text/plain; version=0.0.4').send(
+      [
+        queueMetrics.trimEnd(),
+        gaugeFamily('tinyb_sse_streams_open', 'Event streams (SSE) open on this API process', [['', openStreams]]),
+        gaugeFamily(
+          'tinyb_agent_workers',
+          'Live workers offering each agent',
+          agents.map((a) => [`{agent="${a.name}"}`, a.workers]),
+        ),
+      ].join('\n') + '\n',
+    );
+  });
+
   app.get('/ready', async (_req, res) => {
     const ready = await queue.isReady().catch(() => false);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', redis: ready });
@@ -137,6 +158,7 @@ export function createApp(deps: ApiDeps): Express {
     const afterId = lastEventId(req);
     if (!(await events.getStatus(id))) return sendError(res, 'not_found', `no job with id ${id}`);
     const sse = openSse(req, res, { heartbeatMs: config.sseHeartbeatMs });
+    trackStream(sse);
     try {
       for await (const { id: eventId, event } of events.subscribe(id, { ...(afterId ? { afterId } : {}), signal: sse.signal })) {
         await sse.send({ id: eventId, event: event.type, data: event });
@@ -170,6 +192,7 @@ export function createApp(deps: ApiDeps): Express {
     const { jobId } = await submit(req, body);
     res.setHeader('X-Job-Id', jobId);
     const sse = openSse(req, res, { heartbeatMs: config.sseHeartbeatMs });
+    trackStream(sse);
     const translator = new LegacyTranslator();
     try {
       for await (const { event } of events.subscribe(jobId, { signal: sse.signal })) {
@@ -188,6 +211,11 @@ export function createApp(deps: ApiDeps): Express {
   app.use((_req, res) => sendError(res, 'not_found', 'no such route'));
   app.use(errorHandler(logger));
   return app;
+}
+
+/** One metric family in the Prometheus text format: HELP and TYPE once, then a sample per label set. */
+function gaugeFamily(name: string, help: string, samples: [labels: string, value: number][]): string {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...samples.map(([labels, value]) => `${name}${labels} ${value}`)].join('\n');
 }
 
 function toJobData(body: CodeJobRequest, config: ApiConfig, offered: OfferedAgent[]): CodeJobData {

@@ -104,6 +104,10 @@ export class CodeJobQueue implements JobQueue {
     return { jobId, created: true };
   }
 
+  async exportMetrics(): Promise<string> {
+    return this.queue.exportPrometheusMetrics();
+  }
+
   async getJob(jobId: string): Promise<CodeJobSnapshot | null> {
     const job = await this.queue.getJob(jobId);
     if (job?.id === undefined) return null;

@@ -19,4 +19,6 @@ export interface JobQueue {
    */
   requestCancel(jobId: string): Promise<{ removedBeforeStart: boolean }>;
   isReady(): Promise<boolean>;
+  /** The queue's job counts by state, in the Prometheus text format. */
+  exportMetrics(): Promise<string>;
 }
