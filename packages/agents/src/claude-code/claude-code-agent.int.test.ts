@@ -1,8 +1,6 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { AppError, JobUsageMeter, silentLogger, type ExecOptions, type Sandbox, type StepContext } from '@tinyb/core';
-import type { NewJobEvent } from '@tinyb/contracts';
+import { AppError, type UsageMeter } from '@tinyb/core';
+import { agentInput, agentSandboxes, nonce, processWith, recordingRun, text, withEnv, type AgentWorkspace } from '@tinyb/testkit/agent-harness';
+import { rejectionOf } from '@tinyb/testkit/caught';
 import { FAKE_FILES, FAKE_FINAL_TEXT, startFakeAnthropic, type FakeAnthropic } from '@tinyb/testkit/fake-anthropic';
 import { LocalSandboxProvider } from '@tinyb/sandbox';
 import { ClaudeCodeAgent } from './claude-code-agent.js';
@@ -12,124 +10,33 @@ jest.setTimeout(60_000);
 
 const executable = resolveClaudeExecutable();
 
-interface Harness {
-  sandbox: Sandbox;
-  /** When the CLI's exec settled, to prove events arrived before it ended. */
-  execEndedAt(): number | undefined;
-  workdir: string;
-  scratchDir: string;
-}
-
-const rootDir = path.join(tmpdir(), `tinyb-agents-int-${process.pid}`);
 let model: FakeAnthropic;
 let agent: ClaudeCodeAgent;
-let provider: LocalSandboxProvider;
-let attempt = 0;
-const sandboxes: Sandbox[] = [];
 
 beforeAll(async () => {
   model = await startFakeAnthropic();
   agent = new ClaudeCodeAgent({ executable, apiKey: model.apiKey, baseUrl: model.url, maxApiRetries: 1 });
-  provider = new LocalSandboxProvider({ isolation: 'bwrap', rootDir, killGraceMs: 500 });
 });
 afterAll(async () => {
   await model.close();
-  await rm(rootDir, { recursive: true, force: true });
-});
-afterEach(async () => {
-  await Promise.all(sandboxes.splice(0).map((s) => s.destroy()));
 });
 
-function createSandbox(): Promise<Sandbox> {
-  return provider.create({ jobId: `agent-int-${++attempt}`, attempt: 1, toolPaths: agent.toolPaths }, new AbortController().signal);
-}
+const harness = agentSandboxes({
+  name: 'claude-int',
+  provider: (rootDir) => new LocalSandboxProvider({ isolation: 'bwrap', rootDir, killGraceMs: 500 }),
+  toolPaths: () => agent.toolPaths,
+  isAgentCommand: (argv) => argv[0] === executable,
+});
 
-/** A sandbox with a small git repo in it, wrapped to note when the agent's command ended. */
-async function harness(): Promise<Harness> {
-  const inner = await createSandbox();
-  sandboxes.push(inner);
-  const workdir = `${inner.workspaceDir}/repo`;
-  const scratchDir = `${inner.workspaceDir}/scratch`;
-  await inner.writeFile(`${workdir}/README.md`, `# Demo\n\n${FAKE_FILES.readmeOldLine}\n`);
-  await inner.writeFile(`${workdir}/${FAKE_FILES.obsoletePath}`, 'old\n');
-  const init = await inner.exec(['git', 'init', '-q'], { cwd: workdir });
-  expect(init.exitCode).toBe(0);
-  let endedAt: number | undefined;
-  const sandbox: Sandbox = {
-    id: inner.id,
-    workspaceDir: inner.workspaceDir,
-    readFile: (p) => inner.readFile(p),
-    writeFile: (p, d) => inner.writeFile(p, d),
-    destroy: () => inner.destroy(),
-    exec: async (argv: string[], opts?: ExecOptions) => {
-      try {
-        return await inner.exec(argv, opts);
-      } finally {
-        if (argv[0] === executable) endedAt = Date.now();
-      }
-    },
-  };
-  return { sandbox, workdir, scratchDir, execEndedAt: () => endedAt };
-}
-
-interface Recorded {
-  event: NewJobEvent;
-  at: number;
-}
-
-function context(opts: { signal?: AbortSignal; onEvent?(e: NewJobEvent): void } = {}): {
-  ctx: StepContext;
-  events: Recorded[];
-  usage: JobUsageMeter;
-} {
-  const events: Recorded[] = [];
-  const ctx: StepContext = {
-    jobId: 'job-int',
-    logger: silentLogger,
-    signal: opts.signal ?? new AbortController().signal,
-    emit: async (event) => {
-      events.push({ event, at: Date.now() });
-      opts.onEvent?.(event);
-    },
-  };
-  // The real meter: it turns the agent's reports into agent.usage events with the job's totals.
-  const usage = new JobUsageMeter({ budget: {}, emit: ctx.emit, onExceeded: () => undefined });
-  return { ctx, events, usage };
-}
-
-const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
-const nonce = () => `nonce-${Math.random().toString(36).slice(2)}`;
-
-/** Whether any process on this host still has `marker` in its command line. */
-async function processWith(marker: string): Promise<boolean> {
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      if ((await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes(marker)) return true;
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return false;
-}
-
-async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+/** Five turns unless said otherwise. */
+const input = (h: AgentWorkspace, prompt: string, usage: UsageMeter, limits: { timeoutMs?: number; maxTurns?: number } = {}) =>
+  agentInput(h, prompt, { usage, maxTurns: 5, ...limits });
 
 describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
   it('write: creates the file and streams events live, in order', async () => {
     const h = await harness();
-    const { ctx, events, usage } = context();
-    const out = await agent.run(
-      { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: 'Add a hello file', timeoutMs: 30_000, maxTurns: 5, usage },
-      ctx,
-    );
+    const { ctx, events, meter: usage } = recordingRun();
+    const out = await agent.run(input(h, 'Add a hello file', usage), ctx);
     expect(out.summary).toBe(FAKE_FINAL_TEXT.write);
     expect(usage.total()).toEqual({ inputTokens: 200, outputTokens: 40, costUsd: expect.any(Number) });
     expect(text(await h.sandbox.readFile(`${h.workdir}/${FAKE_FILES.helloPath}`))).toBe(FAKE_FILES.helloContent);
@@ -158,11 +65,8 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
 
   it('edit: changes the line in README.md', async () => {
     const h = await harness();
-    const { ctx, events, usage } = context();
-    const out = await agent.run(
-      { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: 'Edit [scenario:edit]', timeoutMs: 30_000, maxTurns: 5, usage },
-      ctx,
-    );
+    const { ctx, events, meter } = recordingRun();
+    const out = await agent.run(input(h, 'Edit [scenario:edit]', meter), ctx);
     expect(out.summary).toBe(FAKE_FINAL_TEXT.edit);
     const readme = text(await h.sandbox.readFile(`${h.workdir}/README.md`));
     expect(readme).toContain(FAKE_FILES.readmeNewLine);
@@ -177,11 +81,8 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
 
   it('multi: adds, edits and deletes files', async () => {
     const h = await harness();
-    const { ctx, events, usage } = context();
-    const out = await agent.run(
-      { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:multi]', timeoutMs: 30_000, maxTurns: 10, usage },
-      ctx,
-    );
+    const { ctx, events, meter } = recordingRun();
+    const out = await agent.run(input(h, '[scenario:multi]', meter, { maxTurns: 10 }), ctx);
     expect(out.summary).toBe(FAKE_FINAL_TEXT.multi);
     expect(text(await h.sandbox.readFile(`${h.workdir}/${FAKE_FILES.notesPath}`))).toBe(FAKE_FILES.notesContent);
     expect(text(await h.sandbox.readFile(`${h.workdir}/README.md`))).toContain(FAKE_FILES.readmeNewLine);
@@ -195,82 +96,57 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
 
   it('noop: succeeds with the model’s words and no tool calls', async () => {
     const h = await harness();
-    const { ctx, events, usage } = context();
-    const out = await agent.run(
-      { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:noop]', timeoutMs: 30_000, maxTurns: 5, usage },
-      ctx,
-    );
+    const { ctx, events, meter } = recordingRun();
+    const out = await agent.run(input(h, '[scenario:noop]', meter), ctx);
     expect(out.summary).toBe(FAKE_FINAL_TEXT.noop);
     expect(events.map((e) => e.event.type).filter((t) => t !== 'agent.usage')).toEqual(['agent.message']);
     expect(events.at(-1)!.event.type).toBe('agent.usage');
   });
 
   it('env-probe: a token in the worker’s environment never reaches the sandbox or the model', async () => {
-    const canary = `ghp_canary${nonce().replace(/[^a-z0-9]/g, '')}`;
-    const saved = { GITHUB_TOKEN: process.env.GITHUB_TOKEN, GH_TOKEN: process.env.GH_TOKEN };
-    process.env.GITHUB_TOKEN = canary;
-    process.env.GH_TOKEN = canary;
-    try {
+    const canary = `ghp_canary${nonce()}`;
+    await withEnv({ GITHUB_TOKEN: canary, GH_TOKEN: canary }, async () => {
       const h = await harness();
       const before = model.requests.length;
-      const { ctx, events, usage } = context();
-      await agent.run(
-        { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:env-probe]', timeoutMs: 30_000, maxTurns: 5, usage },
-        ctx,
-      );
+      const { ctx, events, meter } = recordingRun();
+      await agent.run(input(h, '[scenario:env-probe]', meter), ctx);
       const seen = model.requests.slice(before);
       // The probe really ran and its output went back to the model…
       expect(seen.some((r) => r.rawBody.includes('IS_SANDBOX=1'))).toBe(true);
       // …without the token, anywhere.
       for (const r of model.requests) expect(r.rawBody).not.toContain(canary);
       expect(JSON.stringify(events)).not.toContain(canary);
-    } finally {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    }
+    });
   });
 
   it('loop: stops at maxTurns with agent_max_turns', async () => {
     const h = await harness();
-    const { ctx, usage } = context();
-    const err = await rejectionOf(
-      agent.run({ sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:loop]', timeoutMs: 30_000, maxTurns: 2, usage }, ctx),
-    );
+    const { ctx, meter } = recordingRun();
+    const err = await rejectionOf(agent.run(input(h, '[scenario:loop]', meter, { maxTurns: 2 }), ctx));
     expect(err).toBeInstanceOf(AppError);
     expect(err).toMatchObject({ code: 'agent_max_turns', retryable: false });
   });
 
   it('http500: agent_failed, retryable, with the API error in the message', async () => {
     const h = await harness();
-    const { ctx, usage } = context();
-    const err = await rejectionOf(
-      agent.run({ sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:http500]', timeoutMs: 30_000, maxTurns: 5, usage }, ctx),
-    );
+    const { ctx, meter } = recordingRun();
+    const err = await rejectionOf(agent.run(input(h, '[scenario:http500]', meter), ctx));
     expect(err).toMatchObject({ code: 'agent_failed', retryable: true, message: expect.stringContaining('500') });
   });
 
   it('http401: agent_failed, not retryable', async () => {
     const h = await harness();
-    const { ctx, usage } = context();
-    const err = await rejectionOf(
-      agent.run({ sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: '[scenario:http401]', timeoutMs: 30_000, maxTurns: 5, usage }, ctx),
-    );
+    const { ctx, meter } = recordingRun();
+    const err = await rejectionOf(agent.run(input(h, '[scenario:http401]', meter), ctx));
     expect(err).toMatchObject({ code: 'agent_failed', retryable: false, message: expect.stringContaining('401') });
   });
 
   it('slow: agent_timeout after timeoutMs, and the CLI is gone', async () => {
     const h = await harness();
     const marker = nonce();
-    const { ctx, usage } = context();
+    const { ctx, meter } = recordingRun();
     const started = Date.now();
-    const err = await rejectionOf(
-      agent.run(
-        { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: `[scenario:slow] ${marker}`, timeoutMs: 3_000, maxTurns: 5, usage },
-        ctx,
-      ),
-    );
+    const err = await rejectionOf(agent.run(input(h, `[scenario:slow] ${marker}`, meter, { timeoutMs: 3_000 }), ctx));
     expect(err).toMatchObject({ code: 'agent_timeout' });
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(await processWith(marker)).toBe(false);
@@ -279,30 +155,17 @@ describe('ClaudeCodeAgent with the real claude CLI in a bwrap sandbox', () => {
   it('abort mid-run: rejects with the sandbox’s rejection and kills the CLI', async () => {
     const h = await harness();
     const marker = nonce();
-    const controller = new AbortController();
-    let toolCalled!: () => void;
-    const midRun = new Promise<void>((resolve) => (toolCalled = resolve));
-    const { ctx, events, usage } = context({
-      signal: controller.signal,
-      onEvent: (e) => {
-        if (e.type === 'agent.tool_call') toolCalled();
-      },
-    });
+    const r = recordingRun();
     const started = Date.now();
-    const run = rejectionOf(
-      agent.run(
-        { sandbox: h.sandbox, workdir: h.workdir, scratchDir: h.scratchDir, prompt: `[scenario:slow] ${marker}`, timeoutMs: 60_000, maxTurns: 5, usage },
-        ctx,
-      ),
-    );
+    const run = rejectionOf(agent.run(input(h, `[scenario:slow] ${marker}`, r.meter, { timeoutMs: 60_000 }), r.ctx));
     // The model has asked for the long command: the CLI is now running it, and visibly alive.
-    await midRun;
+    await r.eventSeen('agent.tool_call');
     expect(await processWith(marker)).toBe(true);
-    controller.abort(new AppError('cancelled', 'test abort'));
+    r.controller.abort(new AppError('cancelled', 'test abort'));
     const err = await run;
     expect(err).toMatchObject({ code: 'cancelled' });
     expect(Date.now() - started).toBeLessThan(15_000);
-    expect(events[0]?.event).toEqual({ type: 'agent.message', text: 'This will take a while.' });
+    expect(r.events[0]?.event).toEqual({ type: 'agent.message', text: 'This will take a while.' });
     expect(await processWith(marker)).toBe(false);
   });
 });

@@ -1,35 +1,13 @@
 import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { AppError, JobUsageMeter, silentLogger, type Budget, type ExecOptions, type ExecResult, type Sandbox, type StepContext } from '@tinyb/core';
+import { AppError, JobUsageMeter, type Budget } from '@tinyb/core';
 import type { NewJobEvent } from '@tinyb/contracts';
+import { collectingContext, scriptedSandbox } from '@tinyb/testkit/agent-harness';
+import { rejectionOf } from '@tinyb/testkit/caught';
 import { resolveClaudeExecutable } from './resolve-claude-executable.js';
 import { ClaudeCodeAgent } from './claude-code-agent.js';
 
-/** A sandbox whose agent command prints `stdout` and ends with `result`; every call is recorded. */
-function scriptedSandbox(stdout: string, result: Partial<ExecResult> = {}) {
-  const calls: { argv: string[]; opts: ExecOptions | undefined }[] = [];
-  const sandbox: Sandbox = {
-    id: 'scripted',
-    workspaceDir: '/w',
-    async exec(argv, opts) {
-      calls.push({ argv, opts });
-      if (argv[0] === 'mkdir') return { exitCode: 0, stdout: '', stderr: '', timedOut: false };
-      opts?.onOutput?.({ stream: 'stdout', data: stdout });
-      return { exitCode: 0, stdout, stderr: '', timedOut: false, ...result };
-    },
-    readFile: () => Promise.reject(new Error('unused')),
-    writeFile: () => Promise.reject(new Error('unused')),
-    destroy: () => Promise.resolve(),
-  };
-  return { sandbox, calls };
-}
-
-const ctx = (events: NewJobEvent[] = []): StepContext => ({
-  jobId: 'j',
-  logger: silentLogger,
-  signal: new AbortController().signal,
-  emit: async (e) => void events.push(e),
-});
+const ctx = collectingContext;
 
 /** The real meter, reporting its agent.usage events into `events`. */
 const meter = (events: NewJobEvent[] = [], budget: Budget = {}) =>
@@ -39,24 +17,18 @@ const executable = resolveClaudeExecutable();
 const input = { workdir: '/w/repo', scratchDir: '/w/scratch', prompt: 'do it; rm -rf / "quoted"', timeoutMs: 5_000, maxTurns: 7 };
 const success = '{"type":"result","subtype":"success","is_error":false,"num_turns":1,"result":"ok","total_cost_usd":0.01,"usage":{"input_tokens":5,"output_tokens":6}}\n';
 
-async function failure(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
-}
+const failure = (p: Promise<unknown>) => rejectionOf(p, AppError);
 
 describe('ClaudeCodeAgent', () => {
   it('runs the CLI as an argument vector with an environment built only from its options', async () => {
     process.env.WORKER_SECRET = 'must-not-leak';
     const agent = new ClaudeCodeAgent({ executable, apiKey: 'sk-test', baseUrl: 'http://model', defaultModel: 'claude-x', extraEnv: { HTTPS_PROXY: 'http://p' } });
-    const { sandbox, calls } = scriptedSandbox(success);
+    const { sandbox, calls, writes } = scriptedSandbox(success);
     const usage = meter();
     const out = await agent.run({ sandbox, ...input, usage }, ctx());
     delete process.env.WORKER_SECRET;
+    // The CLI needs no settings file: everything it is told goes through argv and env.
+    expect(writes.size).toBe(0);
 
     expect(out).toEqual({ summary: 'ok' });
     expect(usage.total()).toEqual({ inputTokens: 5, outputTokens: 6, costUsd: 0.01 });

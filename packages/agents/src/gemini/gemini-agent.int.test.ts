@@ -1,8 +1,6 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { AppError, silentLogger, type ExecOptions, type Sandbox, type StepContext, type UsageMeter } from '@tinyb/core';
-import type { NewJobEvent, Usage } from '@tinyb/contracts';
+import { AppError, type UsageMeter } from '@tinyb/core';
+import { agentInput, agentSandboxes, nonce, processWith, recordingMeter, recordingRun, text, withEnv, type AgentWorkspace } from '@tinyb/testkit/agent-harness';
+import { rejectionOf } from '@tinyb/testkit/caught';
 import { FAKE_FILES, FAKE_FINAL_TEXT } from '@tinyb/testkit/fake-anthropic';
 import { startFakeGemini, type FakeGemini } from '@tinyb/testkit/fake-gemini';
 import { LocalSandboxProvider } from '@tinyb/sandbox';
@@ -13,133 +11,35 @@ jest.setTimeout(60_000);
 
 const executable = resolveGeminiCli();
 
-interface Harness {
-  sandbox: Sandbox;
-  /** When the CLI's exec settled, to prove events arrived before it ended. */
-  execEndedAt(): number | undefined;
-  workdir: string;
-  scratchDir: string;
-}
-
-const rootDir = path.join(tmpdir(), `tinyb-gemini-int-${process.pid}`);
 let model: FakeGemini;
 let agent: GeminiAgent;
-let provider: LocalSandboxProvider;
-let attempt = 0;
-const sandboxes: Sandbox[] = [];
 
 beforeAll(async () => {
   model = await startFakeGemini();
   // One attempt per request: the CLI's backoff starts at 5 s.
   agent = new GeminiAgent({ executable, apiKey: model.apiKey, baseUrl: model.url, maxApiAttempts: 1 });
-  provider = new LocalSandboxProvider({ isolation: 'bwrap', rootDir, killGraceMs: 500 });
 });
 afterAll(async () => {
   await model.close();
-  await rm(rootDir, { recursive: true, force: true });
-});
-afterEach(async () => {
-  await Promise.all(sandboxes.splice(0).map((s) => s.destroy()));
 });
 
-function createSandbox(): Promise<Sandbox> {
-  return provider.create({ jobId: `gemini-int-${++attempt}`, attempt: 1, toolPaths: agent.toolPaths }, new AbortController().signal);
-}
+const harness = agentSandboxes({
+  name: 'gemini-int',
+  provider: (rootDir) => new LocalSandboxProvider({ isolation: 'bwrap', rootDir, killGraceMs: 500 }),
+  toolPaths: () => agent.toolPaths,
+  // The CLI runs as `node <cli>`.
+  isAgentCommand: (argv) => argv[1] === executable,
+});
 
-/** A sandbox with a small git repo in it, wrapped to note when the agent's command ended. */
-async function harness(): Promise<Harness> {
-  const inner = await createSandbox();
-  sandboxes.push(inner);
-  const workdir = `${inner.workspaceDir}/repo`;
-  const scratchDir = `${inner.workspaceDir}/scratch`;
-  await inner.writeFile(`${workdir}/README.md`, `# Demo\n\n${FAKE_FILES.readmeOldLine}\n`);
-  await inner.writeFile(`${workdir}/${FAKE_FILES.obsoletePath}`, 'old\n');
-  const init = await inner.exec(['git', 'init', '-q'], { cwd: workdir });
-  expect(init.exitCode).toBe(0);
-  let endedAt: number | undefined;
-  const sandbox: Sandbox = {
-    id: inner.id,
-    workspaceDir: inner.workspaceDir,
-    readFile: (p) => inner.readFile(p),
-    writeFile: (p, d) => inner.writeFile(p, d),
-    destroy: () => inner.destroy(),
-    exec: async (argv: string[], opts?: ExecOptions) => {
-      try {
-        return await inner.exec(argv, opts);
-      } finally {
-        if (argv[1] === executable) endedAt = Date.now();
-      }
-    },
-  };
-  return { sandbox, workdir, scratchDir, execEndedAt: () => endedAt };
-}
-
-interface Recorded {
-  event: NewJobEvent;
-  at: number;
-}
-
-function context(opts: { signal?: AbortSignal; onEvent?(e: NewJobEvent): void } = {}): { ctx: StepContext; events: Recorded[] } {
-  const events: Recorded[] = [];
-  const ctx: StepContext = {
-    jobId: 'job-int',
-    logger: silentLogger,
-    signal: opts.signal ?? new AbortController().signal,
-    emit: async (event) => {
-      events.push({ event, at: Date.now() });
-      opts.onEvent?.(event);
-    },
-  };
-  return { ctx, events };
-}
-
-/** A UsageMeter that only records what it is told. */
-function recordingMeter(): UsageMeter & { reports: Usage[] } {
-  const reports: Usage[] = [];
-  return { reports, report: async (u) => void reports.push(u), remaining: () => ({}) };
-}
-
-function runInput(h: Harness, prompt: string, extra: { timeoutMs?: number; maxTurns?: number; usage?: UsageMeter } = {}) {
-  return {
-    sandbox: h.sandbox,
-    workdir: h.workdir,
-    scratchDir: h.scratchDir,
-    prompt,
-    timeoutMs: extra.timeoutMs ?? 30_000,
-    maxTurns: extra.maxTurns ?? 10,
-    usage: extra.usage ?? recordingMeter(),
-  };
-}
-
-const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
-const nonce = () => `nonce-${Math.random().toString(36).slice(2)}`;
-
-/** Whether any process on this host still has `marker` in its command line. */
-async function processWith(marker: string): Promise<boolean> {
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      if ((await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes(marker)) return true;
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return false;
-}
-
-async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
+/** Usage goes to a meter that only records it (so no agent.usage among the events); tests that check usage pass their own. */
+function runInput(h: AgentWorkspace, prompt: string, extra: { timeoutMs?: number; maxTurns?: number; usage?: UsageMeter } = {}) {
+  return agentInput(h, prompt, { ...extra, usage: extra.usage ?? recordingMeter() });
 }
 
 describe('GeminiAgent with the real gemini CLI in a bwrap sandbox', () => {
   it('write: creates the file, streams events live and in order, reports usage', async () => {
     const h = await harness();
-    const { ctx, events } = context();
+    const { ctx, events } = recordingRun();
     const usage = recordingMeter();
     const before = model.requests.length;
     const out = await agent.run(runInput(h, 'Add a hello file', { usage }), ctx);
@@ -165,7 +65,7 @@ describe('GeminiAgent with the real gemini CLI in a bwrap sandbox', () => {
 
   it('edit: changes the line in README.md', async () => {
     const h = await harness();
-    const { ctx, events } = context();
+    const { ctx, events } = recordingRun();
     const out = await agent.run(runInput(h, 'Edit [scenario:edit]'), ctx);
     expect(out.summary).toBe(FAKE_FINAL_TEXT.edit);
     const readme = text(await h.sandbox.readFile(`${h.workdir}/README.md`));
@@ -181,7 +81,7 @@ describe('GeminiAgent with the real gemini CLI in a bwrap sandbox', () => {
 
   it('multi: adds, edits and deletes files', async () => {
     const h = await harness();
-    const { ctx, events } = context();
+    const { ctx, events } = recordingRun();
     const out = await agent.run(runInput(h, '[scenario:multi]'), ctx);
     expect(out.summary).toBe(FAKE_FINAL_TEXT.multi);
     expect(text(await h.sandbox.readFile(`${h.workdir}/${FAKE_FILES.notesPath}`))).toBe(FAKE_FILES.notesContent);
@@ -198,21 +98,18 @@ describe('GeminiAgent with the real gemini CLI in a bwrap sandbox', () => {
 
   it('noop: succeeds with the model’s words and no tool calls', async () => {
     const h = await harness();
-    const { ctx, events } = context();
+    const { ctx, events } = recordingRun();
     const out = await agent.run(runInput(h, '[scenario:noop]'), ctx);
     expect(out.summary).toBe(FAKE_FINAL_TEXT.noop);
     expect(events.map((e) => e.event)).toEqual([{ type: 'agent.message', text: FAKE_FINAL_TEXT.noop }]);
   });
 
   it('env-probe: a token in the worker’s environment never reaches the sandbox or the model', async () => {
-    const canary = `ghp_canary${nonce().replace(/[^a-z0-9]/g, '')}`;
-    const saved = { GITHUB_TOKEN: process.env.GITHUB_TOKEN, GH_TOKEN: process.env.GH_TOKEN };
-    process.env.GITHUB_TOKEN = canary;
-    process.env.GH_TOKEN = canary;
-    try {
+    const canary = `ghp_canary${nonce()}`;
+    await withEnv({ GITHUB_TOKEN: canary, GH_TOKEN: canary }, async () => {
       const h = await harness();
       const before = model.requests.length;
-      const { ctx, events } = context();
+      const { ctx, events } = recordingRun();
       await agent.run(runInput(h, '[scenario:env-probe]'), ctx);
       const seen = model.requests.slice(before);
       // The probe really ran (the CLI's own variables are in its output) and went back to the model…
@@ -220,17 +117,12 @@ describe('GeminiAgent with the real gemini CLI in a bwrap sandbox', () => {
       // …without the token, anywhere.
       for (const r of model.requests) expect(r.rawBody).not.toContain(canary);
       expect(JSON.stringify(events)).not.toContain(canary);
-    } finally {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    }
+    });
   });
 
   it('loop: stops at maxTurns with agent_max_turns, usage still reported', async () => {
     const h = await harness();
-    const { ctx, events } = context();
+    const { ctx, events } = recordingRun();
     const usage = recordingMeter();
     const err = await rejectionOf(agent.run(runInput(h, '[scenario:loop]', { maxTurns: 2, usage }), ctx));
     expect(err).toBeInstanceOf(AppError);
@@ -242,28 +134,28 @@ describe('GeminiAgent with the real gemini CLI in a bwrap sandbox', () => {
   it('a repository’s own .gemini/settings.json does not lift the turn limit', async () => {
     const h = await harness();
     await h.sandbox.writeFile(`${h.workdir}/.gemini/settings.json`, JSON.stringify({ model: { maxSessionTurns: -1 } }));
-    const { ctx } = context();
+    const { ctx } = recordingRun();
     const err = await rejectionOf(agent.run(runInput(h, '[scenario:loop]', { maxTurns: 2 }), ctx));
     expect(err).toMatchObject({ code: 'agent_max_turns' });
   });
 
   it('http500: agent_failed, retryable, with the API error in the message', async () => {
     const h = await harness();
-    const { ctx } = context();
+    const { ctx } = recordingRun();
     const err = await rejectionOf(agent.run(runInput(h, '[scenario:http500]'), ctx));
     expect(err).toMatchObject({ code: 'agent_failed', retryable: true, message: expect.stringContaining('HTTP 500') });
   });
 
   it('http429: agent_failed, retryable', async () => {
     const h = await harness();
-    const { ctx } = context();
+    const { ctx } = recordingRun();
     const err = await rejectionOf(agent.run(runInput(h, '[scenario:http429]'), ctx));
     expect(err).toMatchObject({ code: 'agent_failed', retryable: true, message: expect.stringContaining('HTTP 429') });
   });
 
   it('http401: agent_failed, not retryable', async () => {
     const h = await harness();
-    const { ctx } = context();
+    const { ctx } = recordingRun();
     const err = await rejectionOf(agent.run(runInput(h, '[scenario:http401]'), ctx));
     expect(err).toMatchObject({ code: 'agent_failed', retryable: false, message: expect.stringContaining('401') });
   });
@@ -271,7 +163,7 @@ describe('GeminiAgent with the real gemini CLI in a bwrap sandbox', () => {
   it('slow: agent_timeout after timeoutMs, and the CLI is gone', async () => {
     const h = await harness();
     const marker = nonce();
-    const { ctx } = context();
+    const { ctx } = recordingRun();
     const started = Date.now();
     const err = await rejectionOf(agent.run(runInput(h, `[scenario:slow] ${marker}`, { timeoutMs: 4_000 }), ctx));
     expect(err).toMatchObject({ code: 'agent_timeout' });
@@ -282,19 +174,11 @@ describe('GeminiAgent with the real gemini CLI in a bwrap sandbox', () => {
   it('abort mid-run: rejects with the sandbox’s rejection and kills the CLI', async () => {
     const h = await harness();
     const marker = nonce();
-    const controller = new AbortController();
-    let toolCalled!: () => void;
-    const midRun = new Promise<void>((resolve) => (toolCalled = resolve));
-    const { ctx, events } = context({
-      signal: controller.signal,
-      onEvent: (e) => {
-        if (e.type === 'agent.tool_call') toolCalled();
-      },
-    });
+    const { ctx, events, controller, eventSeen } = recordingRun();
     const started = Date.now();
     const run = rejectionOf(agent.run(runInput(h, `[scenario:slow] ${marker}`, { timeoutMs: 60_000 }), ctx));
     // The model has asked for the long command: the CLI is now running it, and visibly alive.
-    await midRun;
+    await eventSeen('agent.tool_call');
     expect(await processWith(marker)).toBe(true);
     controller.abort(new AppError('cancelled', 'test abort'));
     const err = await run;

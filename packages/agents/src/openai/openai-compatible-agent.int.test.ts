@@ -1,8 +1,6 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { AppError, JobUsageMeter, silentLogger, type Budget, type Sandbox, type StepContext } from '@tinyb/core';
-import type { NewJobEvent } from '@tinyb/contracts';
+import { AppError, type Budget } from '@tinyb/core';
+import { agentInput, agentSandboxes, nonce, processWith, recordingRun, text, withEnv, type AgentWorkspace, type RecordingRun } from '@tinyb/testkit/agent-harness';
+import { rejectionOf } from '@tinyb/testkit/caught';
 import { FAKE_FILES, FAKE_FINAL_TEXT } from '@tinyb/testkit/fake-anthropic';
 import { startFakeOpenAi, type FakeOpenAi } from '@tinyb/testkit/fake-openai';
 import { LocalSandboxProvider } from '@tinyb/sandbox';
@@ -10,108 +8,29 @@ import { OpenAiCompatibleAgent, type OpenAiCompatibleAgentOptions } from './open
 
 jest.setTimeout(60_000);
 
-const rootDir = path.join(tmpdir(), `tinyb-openai-int-${process.pid}`);
 const pricing = { inputPerMTokUsd: 2, outputPerMTokUsd: 10 };
 let model: FakeOpenAi;
-let provider: LocalSandboxProvider;
-let attempt = 0;
-const sandboxes: Sandbox[] = [];
 
 beforeAll(async () => {
   model = await startFakeOpenAi();
-  provider = new LocalSandboxProvider({ isolation: 'bwrap', rootDir, killGraceMs: 500 });
 });
 afterAll(async () => {
   await model.close();
-  await rm(rootDir, { recursive: true, force: true });
-});
-afterEach(async () => {
-  await Promise.all(sandboxes.splice(0).map((s) => s.destroy()));
 });
 
-interface Harness {
-  sandbox: Sandbox;
-  workdir: string;
-  scratchDir: string;
+const harness = agentSandboxes({
+  name: 'openai-int',
+  provider: (rootDir) => new LocalSandboxProvider({ isolation: 'bwrap', rootDir, killGraceMs: 500 }),
+});
+
+/** `r`'s real meter takes the usage: passing its budget aborts the job's signal. */
+function runAgent(agent: OpenAiCompatibleAgent, h: AgentWorkspace, r: RecordingRun, prompt: string, limits: { timeoutMs?: number; maxTurns?: number; model?: string } = {}) {
+  return agent.run(agentInput(h, prompt, { ...limits, usage: r.meter }), r.ctx);
 }
 
-/** A real bwrap sandbox with a small git repo in it. */
-async function harness(): Promise<Harness> {
-  const sandbox = await provider.create({ jobId: `openai-int-${++attempt}`, attempt: 1, toolPaths: [] }, new AbortController().signal);
-  sandboxes.push(sandbox);
-  const workdir = `${sandbox.workspaceDir}/repo`;
-  await sandbox.writeFile(`${workdir}/README.md`, `# Demo\n\n${FAKE_FILES.readmeOldLine}\n`);
-  await sandbox.writeFile(`${workdir}/${FAKE_FILES.obsoletePath}`, 'old\n');
-  expect((await sandbox.exec(['git', 'init', '-q'], { cwd: workdir })).exitCode).toBe(0);
-  return { sandbox, workdir, scratchDir: `${sandbox.workspaceDir}/scratch` };
-}
-
-interface Recorded {
-  event: NewJobEvent;
-  at: number;
-}
-
-interface Run {
-  ctx: StepContext;
-  events: Recorded[];
-  meter: JobUsageMeter;
-  controller: AbortController;
-}
-
-/** A step context whose usage meter is the real one, aborting the job's signal when the budget is spent. */
-function context(opts: { budget?: Budget; onEvent?(e: NewJobEvent): void } = {}): Run {
-  const events: Recorded[] = [];
-  const controller = new AbortController();
-  const emit = async (event: NewJobEvent) => {
-    events.push({ event, at: Date.now() });
-    opts.onEvent?.(event);
-  };
-  const meter = new JobUsageMeter({ budget: opts.budget ?? {}, emit, onExceeded: (err) => controller.abort(err) });
-  return { ctx: { jobId: 'job-openai-int', logger: silentLogger, signal: controller.signal, emit }, events, meter, controller };
-}
-
-function runAgent(agent: OpenAiCompatibleAgent, h: Harness, r: Run, prompt: string, limits: { timeoutMs?: number; maxTurns?: number; model?: string } = {}) {
-  return agent.run(
-    {
-      sandbox: h.sandbox,
-      workdir: h.workdir,
-      scratchDir: h.scratchDir,
-      prompt,
-      timeoutMs: limits.timeoutMs ?? 30_000,
-      maxTurns: limits.maxTurns ?? 10,
-      usage: r.meter,
-      ...(limits.model ? { model: limits.model } : {}),
-    },
-    r.ctx,
-  );
-}
-
-const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
-const nonce = () => `n${Math.random().toString(36).slice(2)}`;
+const context = (opts: { budget?: Budget } = {}) => recordingRun({ jobId: 'job-openai-int', ...opts });
 const toolMessages = (body: unknown) =>
   ((body as { messages: { role: string; content: string; tool_call_id?: string }[] }).messages ?? []).filter((m) => m.role === 'tool');
-
-/** Whether any process on this host still has `marker` in its command line. */
-async function processWith(marker: string): Promise<boolean> {
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      if ((await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes(marker)) return true;
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return false;
-}
-
-async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe.each([
   ['streaming', true],
@@ -215,10 +134,8 @@ describe.each([
 
   it('env-probe: the command’s output goes back to the model, the worker’s tokens do not', async () => {
     const canary = `ghp_canary${nonce()}`;
-    const keys = ['GITHUB_TOKEN', 'GH_TOKEN', 'OPENAI_API_KEY', 'OPENAI_ORG_ID', 'OPENAI_PROJECT_ID'] as const;
-    const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
-    for (const k of keys) process.env[k] = canary;
-    try {
+    const keys = ['GITHUB_TOKEN', 'GH_TOKEN', 'OPENAI_API_KEY', 'OPENAI_ORG_ID', 'OPENAI_PROJECT_ID'];
+    await withEnv(Object.fromEntries(keys.map((k) => [k, canary])), async () => {
       const h = await harness();
       const r = context();
       const before = model.requests.length;
@@ -233,12 +150,7 @@ describe.each([
         expect(JSON.stringify(req.headers)).not.toContain(canary);
       }
       expect(JSON.stringify(r.events)).not.toContain(canary);
-    } finally {
-      for (const k of keys) {
-        if (saved[k] === undefined) delete process.env[k];
-        else process.env[k] = saved[k];
-      }
-    }
+    });
   });
 
   it('tool errors go back to the model as results, and the run goes on', async () => {
@@ -359,16 +271,10 @@ describe.each([
   it('abort mid-run: rejects with the signal’s reason and kills the command', async () => {
     const h = await harness();
     const marker = nonce();
-    let toolCalled!: () => void;
-    const midRun = new Promise<void>((resolve) => (toolCalled = resolve));
-    const r = context({
-      onEvent: (e) => {
-        if (e.type === 'agent.tool_call') toolCalled();
-      },
-    });
+    const r = context();
     const started = Date.now();
     const run = rejectionOf(runAgent(agent(), h, r, `[scenario:slow] [marker:${marker}]`, { timeoutMs: 60_000 }));
-    await midRun;
+    await r.eventSeen('agent.tool_call');
     // The command starts right after its event; wait until it is visibly running.
     for (let i = 0; i < 50 && !(await processWith(marker)); i++) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await processWith(marker)).toBe(true);
