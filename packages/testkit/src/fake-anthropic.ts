@@ -1,4 +1,15 @@
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import {
+  isRecord,
+  scenarioIn,
+  sendJson,
+  startEventStream,
+  startFakeModelServer,
+  textsOf,
+  turnAfter,
+  writeEvent,
+  type ModelScenario,
+} from './fake-model-server.js';
 
 /**
  * A scripted Anthropic Messages API for running the real Claude Code CLI offline.
@@ -45,12 +56,17 @@ interface Turn {
   tool?: ToolCall;
 }
 
-type Scenario =
-  | { kind: 'script'; turns: (cwd: string) => Turn[] }
-  | { kind: 'forever'; turn: (cwd: string, n: number) => Turn }
-  | { kind: 'error'; status: number; errorType: string };
+/** Scripts take the working directory, for absolute paths. */
+type Scenario = ModelScenario<Turn, string, { errorType: string }>;
 
 const abs = (cwd: string, file: string) => `${cwd.replace(/\/+$/, '')}/${file}`;
+
+const editReadme = (cwd: string): Turn => ({
+  tool: {
+    name: 'Edit',
+    input: { file_path: abs(cwd, FAKE_FILES.readmePath), old_string: FAKE_FILES.readmeOldLine, new_string: FAKE_FILES.readmeNewLine },
+  },
+});
 
 /** Every scenario, in one table. */
 const SCENARIOS: Record<string, Scenario> = {
@@ -68,16 +84,7 @@ const SCENARIOS: Record<string, Scenario> = {
     kind: 'script',
     turns: (cwd) => [
       { text: 'Let me read the README first.', tool: { name: 'Read', input: { file_path: abs(cwd, FAKE_FILES.readmePath) } } },
-      {
-        tool: {
-          name: 'Edit',
-          input: {
-            file_path: abs(cwd, FAKE_FILES.readmePath),
-            old_string: FAKE_FILES.readmeOldLine,
-            new_string: FAKE_FILES.readmeNewLine,
-          },
-        },
-      },
+      editReadme(cwd),
       { text: FAKE_FINAL_TEXT.edit },
     ],
   },
@@ -89,16 +96,7 @@ const SCENARIOS: Record<string, Scenario> = {
         tool: { name: 'Write', input: { file_path: abs(cwd, FAKE_FILES.notesPath), content: FAKE_FILES.notesContent } },
       },
       { tool: { name: 'Read', input: { file_path: abs(cwd, FAKE_FILES.readmePath) } } },
-      {
-        tool: {
-          name: 'Edit',
-          input: {
-            file_path: abs(cwd, FAKE_FILES.readmePath),
-            old_string: FAKE_FILES.readmeOldLine,
-            new_string: FAKE_FILES.readmeNewLine,
-          },
-        },
-      },
+      editReadme(cwd),
       { tool: { name: 'Bash', input: { command: `rm ${FAKE_FILES.obsoletePath}`, description: 'Remove obsolete file' } } },
       { text: FAKE_FINAL_TEXT.multi },
     ],
@@ -157,88 +155,45 @@ export async function startFakeAnthropic(opts: { apiKey?: string } = {}): Promis
   const requests: RecordedAnthropicRequest[] = [];
   let messageCounter = 0;
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method !== 'POST' || path !== '/v1/messages') {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(errorBody('not_found_error', 'not found'));
-        return;
-      }
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      let body: unknown;
-      try {
-        body = JSON.parse(rawBody);
-      } catch {
-        body = undefined;
-      }
-      const scenarioName = scenarioOf(body);
-      requests.push({ method: req.method, url: req.url ?? '', headers: req.headers, rawBody, body, scenario: scenarioName });
+  const server = await startFakeModelServer('fake-anthropic', ({ method, url, path, headers, rawBody, body }, res) => {
+    if (method !== 'POST' || path !== '/v1/messages') {
+      sendJson(res, 404, errorBody('not_found_error', 'not found'));
+      return;
+    }
+    const scenarioName = scenarioOf(body);
+    requests.push({ method, url, headers, rawBody, body, scenario: scenarioName });
 
-      if (req.headers['x-api-key'] !== apiKey) {
-        res.writeHead(401, { 'content-type': 'application/json' }).end(errorBody('authentication_error', 'invalid x-api-key'));
-        return;
-      }
-      const scenario = SCENARIOS[scenarioName];
-      if (!scenario) {
-        res.writeHead(400, { 'content-type': 'application/json' }).end(errorBody('invalid_request_error', `unknown scenario ${scenarioName}`));
-        return;
-      }
-      if (scenario.kind === 'error') {
-        res
-          .writeHead(scenario.status, { 'content-type': 'application/json', 'request-id': `req_fake_err_${scenario.status}` })
-          .end(errorBody(scenario.errorType, `fake ${scenario.status}`));
-        return;
-      }
+    if (headers['x-api-key'] !== apiKey) {
+      sendJson(res, 401, errorBody('authentication_error', 'invalid x-api-key'));
+      return;
+    }
+    const scenario = SCENARIOS[scenarioName];
+    if (!scenario) {
+      sendJson(res, 400, errorBody('invalid_request_error', `unknown scenario ${scenarioName}`));
+      return;
+    }
+    if (scenario.kind === 'error') {
+      sendJson(res, scenario.status, errorBody(scenario.errorType, `fake ${scenario.status}`), { 'request-id': `req_fake_err_${scenario.status}` });
+      return;
+    }
 
-      const model = isRecord(body) && typeof body.model === 'string' ? body.model : 'claude-fake';
-      // A side query without tools (e.g. a session title) gets a plain answer, never a tool call.
-      if (isRecord(body) && Array.isArray(body.tools) && body.tools.length === 0) {
-        streamTurn(res, { text: 'Fake title' }, { model, messageId: `msg_fake_${++messageCounter}`, toolUseId: '' });
-        return;
-      }
-      const cwd = workingDirOf(body) ?? '/';
-      const done = toolResultCount(body);
-      let turn: Turn;
-      if (scenario.kind === 'forever') {
-        turn = scenario.turn(cwd, done);
-      } else {
-        const turns = scenario.turns(cwd);
-        turn = turns[Math.min(done, turns.length - 1)] ?? { text: 'Done.' };
-      }
-      streamTurn(res, turn, { model, messageId: `msg_fake_${++messageCounter}`, toolUseId: `toolu_fake_${done + 1}_${messageCounter}` });
-    });
+    const model = isRecord(body) && typeof body.model === 'string' ? body.model : 'claude-fake';
+    // A side query without tools (e.g. a session title) gets a plain answer, never a tool call.
+    if (isRecord(body) && Array.isArray(body.tools) && body.tools.length === 0) {
+      streamTurn(res, { text: 'Fake title' }, { model, messageId: `msg_fake_${++messageCounter}`, toolUseId: '' });
+      return;
+    }
+    const done = toolResultCount(body);
+    const turn = turnAfter(scenario, workingDirOf(body) ?? '/', done, (t) => (t.tool ? 1 : 0)) ?? { text: 'Done.' };
+    streamTurn(res, turn, { model, messageId: `msg_fake_${++messageCounter}`, toolUseId: `toolu_fake_${done + 1}_${messageCounter}` });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('fake-anthropic: server has no TCP address');
-  const { port } = address;
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    apiKey,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: server.origin, apiKey, requests, close: server.close };
 }
 
 function streamTurn(res: ServerResponse, turn: Turn, ids: { model: string; messageId: string; toolUseId: string }): void {
-  res.writeHead(200, {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    'request-id': `req_${ids.messageId}`,
-  });
-  const send = (type: string, data: Record<string, unknown>) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  startEventStream(res, { 'request-id': `req_${ids.messageId}` });
+  const send = (type: string, data: Record<string, unknown>) => writeEvent(res, JSON.stringify({ type, ...data }), type);
 
   send('message_start', {
     message: {
@@ -281,31 +236,15 @@ function streamTurn(res: ServerResponse, turn: Turn, ids: { model: string; messa
   res.end();
 }
 
-function errorBody(type: string, message: string): string {
-  return JSON.stringify({ type: 'error', error: { type, message } });
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Text of a message's content, whether a string or an array of blocks. */
-function textsOf(content: unknown): string[] {
-  if (typeof content === 'string') return [content];
-  if (!Array.isArray(content)) return [];
-  return content.flatMap((b) => (isRecord(b) && b.type === 'text' && typeof b.text === 'string' ? [b.text] : []));
+function errorBody(type: string, message: string): object {
+  return { type: 'error', error: { type, message } };
 }
 
 /** Only the first user message counts: tool results later on may echo anything, tags included. */
 function scenarioOf(body: unknown): string {
   if (!isRecord(body) || !Array.isArray(body.messages)) return 'write';
   const first: unknown = body.messages.find((m) => isRecord(m) && m.role === 'user');
-  if (!isRecord(first)) return 'write';
-  for (const text of textsOf(first.content)) {
-    const m = /\[scenario:([a-z0-9-]+)\]/.exec(text);
-    if (m?.[1]) return m[1];
-  }
-  return 'write';
+  return scenarioIn(isRecord(first) ? textsOf(first.content) : []);
 }
 
 function workingDirOf(body: unknown): string | undefined {

@@ -1,5 +1,6 @@
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { FAKE_FILES, FAKE_FINAL_TEXT, FAKE_USAGE_PER_CALL } from './fake-anthropic.js';
+import { isRecord, scenarioIn, sendJson, startEventStream, startFakeModelServer, turnAfter, writeEvent, type ModelScenario } from './fake-model-server.js';
 
 /**
  * A scripted Gemini API (generativelanguage v1beta) for running the real Gemini CLI offline.
@@ -25,12 +26,22 @@ interface Turn {
   tool?: ToolCall;
 }
 
-type Scenario =
-  | { kind: 'script'; turns: (cwd: string) => Turn[] }
-  | { kind: 'forever'; turn: (cwd: string, n: number) => Turn }
-  | { kind: 'error'; status: number; grpcStatus: string };
+/** Scripts take the working directory, for absolute paths. */
+type Scenario = ModelScenario<Turn, string, { grpcStatus: string }>;
 
 const abs = (cwd: string, file: string) => `${cwd.replace(/\/+$/, '')}/${file}`;
+
+const replaceReadmeLine = (cwd: string): Turn => ({
+  tool: {
+    name: 'replace',
+    args: {
+      file_path: abs(cwd, FAKE_FILES.readmePath),
+      old_string: FAKE_FILES.readmeOldLine,
+      new_string: FAKE_FILES.readmeNewLine,
+      instruction: 'Mark the README as edited.',
+    },
+  },
+});
 
 /** Every scenario, in one table. Tool names and arguments are the Gemini CLI's own. */
 const SCENARIOS: Record<string, Scenario> = {
@@ -48,17 +59,7 @@ const SCENARIOS: Record<string, Scenario> = {
     kind: 'script',
     turns: (cwd) => [
       { text: 'Let me read the README first.', tool: { name: 'read_file', args: { file_path: abs(cwd, FAKE_FILES.readmePath) } } },
-      {
-        tool: {
-          name: 'replace',
-          args: {
-            file_path: abs(cwd, FAKE_FILES.readmePath),
-            old_string: FAKE_FILES.readmeOldLine,
-            new_string: FAKE_FILES.readmeNewLine,
-            instruction: 'Mark the README as edited.',
-          },
-        },
-      },
+      replaceReadmeLine(cwd),
       { text: FAKE_FINAL_TEXT.edit },
     ],
   },
@@ -70,17 +71,7 @@ const SCENARIOS: Record<string, Scenario> = {
         tool: { name: 'write_file', args: { file_path: abs(cwd, FAKE_FILES.notesPath), content: FAKE_FILES.notesContent } },
       },
       { tool: { name: 'read_file', args: { file_path: abs(cwd, FAKE_FILES.readmePath) } } },
-      {
-        tool: {
-          name: 'replace',
-          args: {
-            file_path: abs(cwd, FAKE_FILES.readmePath),
-            old_string: FAKE_FILES.readmeOldLine,
-            new_string: FAKE_FILES.readmeNewLine,
-            instruction: 'Mark the README as edited.',
-          },
-        },
-      },
+      replaceReadmeLine(cwd),
       { tool: { name: 'run_shell_command', args: { command: `rm ${FAKE_FILES.obsoletePath}`, description: 'Remove obsolete file' } } },
       { text: FAKE_FINAL_TEXT.multi },
     ],
@@ -146,81 +137,44 @@ export async function startFakeGemini(opts: { apiKey?: string } = {}): Promise<F
   const apiKey = opts.apiKey ?? 'fake-gemini-test-key';
   const requests: RecordedGeminiRequest[] = [];
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const route = MODEL_ROUTE.exec((req.url ?? '/').split('?')[0] ?? '/');
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      let body: unknown;
-      try {
-        body = JSON.parse(rawBody);
-      } catch {
-        body = undefined;
-      }
-      const scenarioName = scenarioOf(body);
-      const action = route?.[2] ?? '';
-      const model = route?.[1] ?? '';
-      requests.push({ method: req.method ?? '', url: req.url ?? '', action, model, headers: req.headers, rawBody, body, scenario: scenarioName });
+  const server = await startFakeModelServer('fake-gemini', ({ method, url, path, headers, rawBody, body }, res) => {
+    const route = MODEL_ROUTE.exec(path);
+    const scenarioName = scenarioOf(body);
+    const action = route?.[2] ?? '';
+    const model = route?.[1] ?? '';
+    requests.push({ method, url, action, model, headers, rawBody, body, scenario: scenarioName });
 
-      if (req.method !== 'POST' || !route) {
-        sendError(res, 404, 'NOT_FOUND', `no route for ${req.method} ${req.url}`);
-        return;
-      }
-      if (req.headers['x-goog-api-key'] !== apiKey) {
-        sendError(res, 401, 'UNAUTHENTICATED', 'invalid x-goog-api-key');
-        return;
-      }
-      if (action === 'countTokens') {
-        json(res, 200, { totalTokens: FAKE_USAGE_PER_CALL.inputTokens });
-        return;
-      }
-      const scenario = SCENARIOS[scenarioName];
-      if (!scenario) {
-        sendError(res, 400, 'INVALID_ARGUMENT', `unknown scenario ${scenarioName}`);
-        return;
-      }
-      if (scenario.kind === 'error') {
-        sendError(res, scenario.status, scenario.grpcStatus, `fake ${scenario.status}`);
-        return;
-      }
-      if (action === 'generateContent') {
-        // Side calls (routing, next-speaker checks, edit correction, summaries) never get tool calls.
-        json(res, 200, sideAnswer(body));
-        return;
-      }
-
-      const cwd = workingDirOf(body) ?? '/';
-      const done = functionResponseCount(body);
-      let turn: Turn;
-      if (scenario.kind === 'forever') {
-        turn = scenario.turn(cwd, done);
-      } else {
-        const turns = scenario.turns(cwd);
-        turn = turns[Math.min(done, turns.length - 1)] ?? { text: 'Done.' };
-      }
-      streamTurn(res, turn);
-    });
+    if (method !== 'POST' || !route) {
+      sendError(res, 404, 'NOT_FOUND', `no route for ${method} ${url}`);
+      return;
+    }
+    if (headers['x-goog-api-key'] !== apiKey) {
+      sendError(res, 401, 'UNAUTHENTICATED', 'invalid x-goog-api-key');
+      return;
+    }
+    if (action === 'countTokens') {
+      sendJson(res, 200, { totalTokens: FAKE_USAGE_PER_CALL.inputTokens });
+      return;
+    }
+    const scenario = SCENARIOS[scenarioName];
+    if (!scenario) {
+      sendError(res, 400, 'INVALID_ARGUMENT', `unknown scenario ${scenarioName}`);
+      return;
+    }
+    if (scenario.kind === 'error') {
+      sendError(res, scenario.status, scenario.grpcStatus, `fake ${scenario.status}`);
+      return;
+    }
+    if (action === 'generateContent') {
+      // Side calls (routing, next-speaker checks, edit correction, summaries) never get tool calls.
+      sendJson(res, 200, sideAnswer(body));
+      return;
+    }
+    const turn = turnAfter(scenario, workingDirOf(body) ?? '/', functionResponseCount(body), (t) => (t.tool ? 1 : 0)) ?? { text: 'Done.' };
+    streamTurn(res, turn);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('fake-gemini: server has no TCP address');
-  const { port } = address;
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    apiKey,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: server.origin, apiKey, requests, close: server.close };
 }
 
 const usageMetadata = {
@@ -234,14 +188,15 @@ const usageMetadata = {
  * coalescing is exercised), then a last chunk with the function call (if any), the finish reason and usage.
  */
 function streamTurn(res: ServerResponse, turn: Turn): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  startEventStream(res);
   const send = (parts: unknown[], last: boolean) =>
-    res.write(
-      `data: ${JSON.stringify({
+    writeEvent(
+      res,
+      JSON.stringify({
         candidates: [{ content: { role: 'model', parts }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) }],
         ...(last ? { usageMetadata } : {}),
         modelVersion: 'fake-gemini',
-      })}\n\n`,
+      }),
     );
   const text = turn.text ?? '';
   const half = Math.ceil(text.length / 2);
@@ -285,16 +240,8 @@ function sideAnswer(body: unknown): unknown {
   };
 }
 
-function json(res: ServerResponse, status: number, payload: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
-}
-
 function sendError(res: ServerResponse, status: number, grpcStatus: string, message: string): void {
-  json(res, status, { error: { code: status, message, status: grpcStatus } });
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  sendJson(res, status, { error: { code: status, message, status: grpcStatus } });
 }
 
 function contentsOf(body: unknown): Record<string, unknown>[] {
@@ -312,15 +259,10 @@ function partsOf(content: Record<string, unknown>): Record<string, unknown>[] {
  * before the prompt, hence all user text parts are searched.
  */
 function scenarioOf(body: unknown): string {
-  for (const content of contentsOf(body)) {
-    if (content.role !== 'user') continue;
-    for (const part of partsOf(content)) {
-      if (typeof part.text !== 'string') continue;
-      const m = /\[scenario:([a-z0-9-]+)\]/.exec(part.text);
-      if (m?.[1]) return m[1];
-    }
-  }
-  return 'write';
+  const userTexts = contentsOf(body)
+    .filter((content) => content.role === 'user')
+    .flatMap((content) => partsOf(content).flatMap((part) => (typeof part.text === 'string' ? [part.text] : [])));
+  return scenarioIn(userTexts);
 }
 
 /**

@@ -1,5 +1,16 @@
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { FAKE_FILES, FAKE_FINAL_TEXT, FAKE_USAGE_PER_CALL } from './fake-anthropic.js';
+import {
+  isRecord,
+  scenarioIn,
+  sendJson,
+  startEventStream,
+  startFakeModelServer,
+  textsOf,
+  turnAfter,
+  writeEvent,
+  type ModelScenario,
+} from './fake-model-server.js';
 
 /**
  * A scripted OpenAI Chat Completions API (`POST /v1/chat/completions`, streaming and not) for running the
@@ -33,10 +44,7 @@ interface ScenarioInput {
   marker: string;
 }
 
-type Scenario =
-  | { kind: 'script'; turns: (input: ScenarioInput) => Turn[] }
-  | { kind: 'forever'; turn: (n: number) => Turn }
-  | { kind: 'error'; status: number; errorType: string; code: string };
+type Scenario = ModelScenario<Turn, ScenarioInput, { errorType: string; code: string }>;
 
 /** Every scenario, in one table, with the built-in agent's tool names and arguments. */
 const SCENARIOS: Record<string, Scenario> = {
@@ -97,7 +105,7 @@ const SCENARIOS: Record<string, Scenario> = {
   },
   loop: {
     kind: 'forever',
-    turn: (n) => ({ text: `Looping, round ${n}.`, tools: [{ name: 'run_command', args: { command: `echo round-${n}` } }] }),
+    turn: (_input, n) => ({ text: `Looping, round ${n}.`, tools: [{ name: 'run_command', args: { command: `echo round-${n}` } }] }),
   },
   'tool-errors': {
     kind: 'script',
@@ -147,88 +155,50 @@ export async function startFakeOpenAi(opts: { apiKey?: string } = {}): Promise<F
   const requests: RecordedOpenAiRequest[] = [];
   let counter = 0;
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method !== 'POST' || path !== '/v1/chat/completions') {
-        sendError(res, 404, 'invalid_request_error', 'unknown_url', `Unknown request URL: ${req.method} ${path}`);
-        return;
-      }
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      let body: unknown;
-      try {
-        body = JSON.parse(rawBody);
-      } catch {
-        body = undefined;
-      }
-      const scenarioName = scenarioOf(body);
-      requests.push({ method: req.method, url: req.url ?? '', headers: req.headers, rawBody, body, scenario: scenarioName, receivedAt: Date.now() });
+  const server = await startFakeModelServer('fake-openai', ({ method, url, path, headers, rawBody, body, receivedAt }, res) => {
+    if (method !== 'POST' || path !== '/v1/chat/completions') {
+      sendError(res, 404, 'invalid_request_error', 'unknown_url', `Unknown request URL: ${method} ${path}`);
+      return;
+    }
+    const scenarioName = scenarioOf(body);
+    requests.push({ method, url, headers, rawBody, body, scenario: scenarioName, receivedAt });
 
-      if (req.headers.authorization !== `Bearer ${apiKey}`) {
-        sendError(res, 401, 'invalid_request_error', 'invalid_api_key', 'Incorrect API key provided.');
-        return;
-      }
-      if (!isRecord(body)) {
-        sendError(res, 400, 'invalid_request_error', 'invalid_json', 'The body is not a JSON object.');
-        return;
-      }
-      const scenario = SCENARIOS[scenarioName];
-      if (!scenario) {
-        sendError(res, 400, 'invalid_request_error', 'unknown_scenario', `unknown scenario ${scenarioName}`);
-        return;
-      }
-      if (scenario.kind === 'error') {
-        sendError(res, scenario.status, scenario.errorType, scenario.code, `fake ${scenario.status}`);
-        return;
-      }
+    if (headers.authorization !== `Bearer ${apiKey}`) {
+      sendError(res, 401, 'invalid_request_error', 'invalid_api_key', 'Incorrect API key provided.');
+      return;
+    }
+    if (!isRecord(body)) {
+      sendError(res, 400, 'invalid_request_error', 'invalid_json', 'The body is not a JSON object.');
+      return;
+    }
+    const scenario = SCENARIOS[scenarioName];
+    if (!scenario) {
+      sendError(res, 400, 'invalid_request_error', 'unknown_scenario', `unknown scenario ${scenarioName}`);
+      return;
+    }
+    if (scenario.kind === 'error') {
+      sendError(res, scenario.status, scenario.errorType, scenario.code, `fake ${scenario.status}`);
+      return;
+    }
 
-      const done = toolMessageCount(body);
-      const turn = scenario.kind === 'forever' ? scenario.turn(done) : pickTurn(scenario.turns({ marker: markerOf(body) }), done);
-      const ids = { model: typeof body.model === 'string' ? body.model : 'fake-model', completionId: `chatcmpl-fake-${++counter}`, callPrefix: `call_fake_${done + 1}_${counter}` };
-      if (body.stream === true) {
-        const streamOptions = body.stream_options;
-        streamTurn(res, turn, ids, isRecord(streamOptions) && streamOptions.include_usage === true);
-      } else {
-        sendTurn(res, turn, ids);
-      }
-    });
+    const done = toolMessageCount(body);
+    const turn = turnAfter(scenario, { marker: markerOf(body) }, done, (t) => t.tools?.length ?? 0) ?? { text: 'Done.' };
+    const ids = { model: typeof body.model === 'string' ? body.model : 'fake-model', completionId: `chatcmpl-fake-${++counter}`, callPrefix: `call_fake_${done + 1}_${counter}` };
+    if (body.stream === true) {
+      const streamOptions = body.stream_options;
+      streamTurn(res, turn, ids, isRecord(streamOptions) && streamOptions.include_usage === true);
+    } else {
+      sendTurn(res, turn, ids);
+    }
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('fake-openai: server has no TCP address');
-
-  return {
-    url: `http://127.0.0.1:${address.port}/v1`,
-    apiKey,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: `${server.origin}/v1`, apiKey, requests, close: server.close };
 }
 
 interface Ids {
   model: string;
   completionId: string;
   callPrefix: string;
-}
-
-/** The turn that follows `done` tool results: the one whose earlier turns called exactly that many tools. */
-function pickTurn(turns: Turn[], done: number): Turn {
-  let calls = 0;
-  for (const turn of turns) {
-    if (calls >= done) return turn;
-    calls += turn.tools?.length ?? 0;
-  }
-  return turns.at(-1) ?? { text: 'Done.' };
 }
 
 const usageBody = () => ({
@@ -252,14 +222,14 @@ function sendTurn(res: ServerResponse, turn: Turn, ids: Ids): void {
     choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(turn) }],
     usage: usageBody(),
   };
-  res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': `req_${ids.completionId}` }).end(JSON.stringify(completion));
+  sendJson(res, 200, completion, { 'x-request-id': `req_${ids.completionId}` });
 }
 
 /** Streams a turn as OpenAI does: text and each call's arguments in several pieces, usage in a chunk of its own. */
 function streamTurn(res: ServerResponse, turn: Turn, ids: Ids, includeUsage: boolean): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': `req_${ids.completionId}` });
+  startEventStream(res, { 'x-request-id': `req_${ids.completionId}` });
   const base = { id: ids.completionId, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: ids.model };
-  const send = (data: object) => res.write(`data: ${JSON.stringify({ ...base, ...data, ...(includeUsage && !('usage' in data) ? { usage: null } : {}) })}\n\n`);
+  const send = (data: object) => writeEvent(res, JSON.stringify({ ...base, ...data, ...(includeUsage && !('usage' in data) ? { usage: null } : {}) }));
   const delta = (d: object, finish: string | null = null) => send({ choices: [{ index: 0, delta: d, logprobs: null, finish_reason: finish }] });
 
   delta({ role: 'assistant', content: '', refusal: null });
@@ -277,25 +247,12 @@ function streamTurn(res: ServerResponse, turn: Turn, ids: Ids, includeUsage: boo
   }
   delta({}, finishReason(turn));
   if (includeUsage) send({ choices: [], usage: usageBody() });
-  res.write('data: [DONE]\n\n');
+  writeEvent(res, '[DONE]');
   res.end();
 }
 
 function sendError(res: ServerResponse, status: number, type: string, code: string, message: string): void {
-  res
-    .writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_fake_err_${status}` })
-    .end(JSON.stringify({ error: { message, type, param: null, code } }));
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Text of a message's content, whether a string or an array of parts. */
-function textsOf(content: unknown): string[] {
-  if (typeof content === 'string') return [content];
-  if (!Array.isArray(content)) return [];
-  return content.flatMap((p) => (isRecord(p) && p.type === 'text' && typeof p.text === 'string' ? [p.text] : []));
+  sendJson(res, status, { error: { message, type, param: null, code } }, { 'x-request-id': `req_fake_err_${status}` });
 }
 
 /** The first user message's text: tool results later on may echo anything, tags included. */
@@ -306,7 +263,7 @@ function firstUserText(body: unknown): string {
 }
 
 function scenarioOf(body: unknown): string {
-  return /\[scenario:([a-z0-9-]+)\]/.exec(firstUserText(body))?.[1] ?? 'write';
+  return scenarioIn([firstUserText(body)]);
 }
 
 function markerOf(body: unknown): string {
