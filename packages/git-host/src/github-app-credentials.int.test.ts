@@ -1,15 +1,16 @@
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AppError, CancelledError, type Logger } from '@tinyb/core';
 import { startFakeGitHub, type FakeGitHub } from '@tinyb/testkit/fake-github';
+import { recordingLogger } from '@tinyb/testkit/recording-logger';
 import { createGitHubOctokit } from './create-github-octokit.js';
 import { GitHubAppCredentials, INSTALLATION_TOKEN_PERMISSIONS } from './github-app-credentials.js';
 import { GitHubHost } from './github-host.js';
 import { loadGitHubAppPrivateKey } from './load-github-app-private-key.js';
 import { PersonalTokenCredentials } from './personal-token-credentials.js';
+import { basicAuthHeader, extractTar, git, gitOk } from './test-git.js';
 
 const PAT = 'ghp_TinybAppTestPersonalToken0123456789';
 const APP_ID = 4242;
@@ -26,49 +27,6 @@ function rsaKeyPair(): { privateKey: string; publicKey: string } {
     publicKeyEncoding: { type: 'spki', format: 'pem' },
   });
 }
-
-function recordingLogger(lines: string[], bindings: Record<string, unknown> = {}): Logger {
-  const write = (level: string) => (obj: object, msg: string) => {
-    lines.push(JSON.stringify({ level, ...bindings, ...obj, msg }));
-  };
-  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error'), child: (more) => recordingLogger(lines, { ...bindings, ...more }) };
-}
-
-/** git for assertions: no user config and none of a surrounding hook's GIT_* variables. */
-function git(args: string[], opts: { cwd?: string; extraHeader?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GIT_')) env[key] = value;
-  Object.assign(env, { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' });
-  const fullArgs = opts.extraHeader === undefined ? args : ['-c', `http.extraHeader=${opts.extraHeader}`, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', fullArgs, { cwd: opts.cwd, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function gitOk(args: string[], opts: { cwd?: string; extraHeader?: string } = {}): Promise<string> {
-  const out = await git(args, opts);
-  if (out.code !== 0) throw new Error(`git ${args.join(' ')} failed: ${out.stderr}`);
-  return out.stdout.trim();
-}
-
-function extractTar(archive: Uint8Array, dir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar -x failed: ${stderr}`))));
-    child.stdin.end(archive);
-  });
-}
-
-const basicHeader = (token: string): string => `Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
 
 /** An app JWT made by hand, for the fake's verification: RS256 over `{iat, exp, iss}`. */
 function appJwt(privateKey: string, claims: { iat: number; exp: number; iss: number | string }): string {
@@ -200,8 +158,8 @@ describe('GitHubHost with GitHub App credentials, against the fake GitHub', () =
     await expect(misused.downloadCheckout(gadgets, 'main', signal)).rejects.toMatchObject({ code: 'repo_access_denied' });
 
     // git smart HTTP: same rule.
-    await gitOk(['clone', '--quiet', `${gh.url}/acme/widgets.git`, path.join(tmp, 'w')], { extraHeader: basicHeader(forWidgets.token) });
-    const refused = await git(['clone', '--quiet', `${gh.url}/acme/gadgets.git`, path.join(tmp, 'g')], { extraHeader: basicHeader(forWidgets.token) });
+    await gitOk(['clone', '--quiet', `${gh.url}/acme/widgets.git`, path.join(tmp, 'w')], { extraHeader: basicAuthHeader(forWidgets.token) });
+    const refused = await git(['clone', '--quiet', `${gh.url}/acme/gadgets.git`, path.join(tmp, 'g')], { extraHeader: basicAuthHeader(forWidgets.token) });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/403/);
   });

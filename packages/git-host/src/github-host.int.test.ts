@@ -1,63 +1,16 @@
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { AppError, CancelledError, type ChangedFile, type Logger } from '@tinyb/core';
+import { AppError, CancelledError, type ChangedFile } from '@tinyb/core';
 import { startFakeGitHub, type FakeGitHub } from '@tinyb/testkit/fake-github';
+import { recordingLogger } from '@tinyb/testkit/recording-logger';
 import { createGitHubOctokit } from './create-github-octokit.js';
 import { GitHubHost } from './github-host.js';
+import { accessTokenBasic, extractTar, git, gitOk } from './test-git.js';
 
 const TOKEN = 'ghp_TinybIntegrationToken0123456789abcd';
-const BASIC = Buffer.from(`x-access-token:${TOKEN}`).toString('base64');
+const BASIC = accessTokenBasic(TOKEN);
 const repo = { owner: 'acme', name: 'widgets' };
-
-/** Records every log line so each test can check that the token never reached a logger. */
-function recordingLogger(lines: string[], bindings: Record<string, unknown> = {}): Logger {
-  const write = (level: string) => (obj: object, msg: string) => {
-    lines.push(JSON.stringify({ level, ...bindings, ...obj, msg }));
-  };
-  return {
-    debug: write('debug'),
-    info: write('info'),
-    warn: write('warn'),
-    error: write('error'),
-    child: (more) => recordingLogger(lines, { ...bindings, ...more }),
-  };
-}
-
-/** git for assertions: no user config and none of a surrounding hook's GIT_* variables. */
-function git(args: string[], opts: { cwd?: string; extraHeader?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GIT_')) env[key] = value;
-  Object.assign(env, { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' });
-  const fullArgs = opts.extraHeader === undefined ? args : ['-c', `http.extraHeader=${opts.extraHeader}`, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', fullArgs, { cwd: opts.cwd, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function gitOk(args: string[], opts: { cwd?: string; extraHeader?: string } = {}): Promise<string> {
-  const out = await git(args, opts);
-  if (out.code !== 0) throw new Error(`git ${args.join(' ')} failed: ${out.stderr}`);
-  return out.stdout.trim();
-}
-
-function extractTar(archive: Uint8Array, dir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar -x failed: ${stderr}`))));
-    child.stdin.end(archive);
-  });
-}
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
