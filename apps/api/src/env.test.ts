@@ -1,15 +1,8 @@
 import { ConfigError } from '@tinyb/runtime';
+import { thrownBy } from '@tinyb/testkit/caught';
 import { loadApiEnv } from './env.js';
 
-function configError(env: NodeJS.ProcessEnv): ConfigError {
-  try {
-    loadApiEnv(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (env: NodeJS.ProcessEnv): ConfigError => thrownBy(() => loadApiEnv(env), ConfigError);
 
 describe('loadApiEnv', () => {
   it('applies the defaults to an empty environment (other variables may be added)', () => {

@@ -1,17 +1,10 @@
 import { ConfigError } from '@tinyb/runtime';
+import { thrownBy } from '@tinyb/testkit/caught';
 import { loadWorkerEnv } from './env.js';
 
 const REQUIRED = { GITHUB_TOKEN: 'ghp_test', ANTHROPIC_API_KEY: 'sk-ant-test' };
 
-function configError(env: NodeJS.ProcessEnv): ConfigError {
-  try {
-    loadWorkerEnv(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (env: NodeJS.ProcessEnv): ConfigError => thrownBy(() => loadWorkerEnv(env), ConfigError);
 
 describe('loadWorkerEnv', () => {
   it('applies the defaults once the required secrets are set (other variables may be added)', () => {
