@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import {
   isRecord,
   scenarioIn,
@@ -8,7 +8,9 @@ import {
   textsOf,
   turnAfter,
   writeEvent,
+  type FakeModelApi,
   type ModelScenario,
+  type RecordedModelRequest,
 } from './fake-model-server.js';
 
 /**
@@ -130,25 +132,11 @@ const SCENARIOS: Record<string, Scenario> = {
 
 export type FakeAnthropicScenario = keyof typeof SCENARIOS;
 
-export interface RecordedAnthropicRequest {
-  method: string;
-  /** Path with query, as sent (`/v1/messages?beta=true`). */
-  url: string;
-  headers: IncomingHttpHeaders;
-  /** The raw body, so tests can search it for strings that must never reach the model. */
-  rawBody: string;
-  body: unknown;
-  scenario: string;
-}
+/** Every /v1/messages request; `url` is the path with query, as sent (`/v1/messages?beta=true`). */
+export type RecordedAnthropicRequest = RecordedModelRequest;
 
-export interface FakeAnthropic {
-  /** For ANTHROPIC_BASE_URL. */
-  url: string;
-  apiKey: string;
-  /** Every /v1/messages request, in arrival order. */
-  requests: RecordedAnthropicRequest[];
-  close(): Promise<void>;
-}
+/** `url` is for ANTHROPIC_BASE_URL. */
+export type FakeAnthropic = FakeModelApi<RecordedAnthropicRequest>;
 
 export async function startFakeAnthropic(opts: { apiKey?: string } = {}): Promise<FakeAnthropic> {
   const apiKey = opts.apiKey ?? 'sk-ant-fake-test-key';

@@ -1,6 +1,6 @@
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { FAKE_FILES, FAKE_FINAL_TEXT, FAKE_USAGE_PER_CALL } from './fake-anthropic.js';
-import { isRecord, scenarioIn, sendJson, startEventStream, startFakeModelServer, turnAfter, writeEvent, type ModelScenario } from './fake-model-server.js';
+import { isRecord, scenarioIn, sendJson, startEventStream, startFakeModelServer, turnAfter, writeEvent, type FakeModelApi, type ModelScenario, type RecordedModelRequest } from './fake-model-server.js';
 
 /**
  * A scripted Gemini API (generativelanguage v1beta) for running the real Gemini CLI offline.
@@ -108,28 +108,15 @@ const SCENARIOS: Record<string, Scenario> = {
 
 export type FakeGeminiScenario = keyof typeof SCENARIOS;
 
-export interface RecordedGeminiRequest {
-  method: string;
-  /** Path with query, as sent (`/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse`). */
-  url: string;
+/** Every request (unknown routes included, so a test can see stray calls); `url` as sent (`/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse`). */
+export interface RecordedGeminiRequest extends RecordedModelRequest {
   /** `streamGenerateContent`, `generateContent`, `countTokens`, or '' for anything else. */
   action: string;
   model: string;
-  headers: IncomingHttpHeaders;
-  /** The raw body, so tests can search it for strings that must never reach the model. */
-  rawBody: string;
-  body: unknown;
-  scenario: string;
 }
 
-export interface FakeGemini {
-  /** For GOOGLE_GEMINI_BASE_URL. */
-  url: string;
-  apiKey: string;
-  /** Every request, in arrival order (unknown routes included, so a test can see stray calls). */
-  requests: RecordedGeminiRequest[];
-  close(): Promise<void>;
-}
+/** `url` is for GOOGLE_GEMINI_BASE_URL. */
+export type FakeGemini = FakeModelApi<RecordedGeminiRequest>;
 
 const MODEL_ROUTE = /^\/v1beta\/models\/([^/:]+):(streamGenerateContent|generateContent|countTokens)$/;
 

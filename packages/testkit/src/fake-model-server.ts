@@ -22,6 +22,28 @@ export interface ModelRequest {
   receivedAt: number;
 }
 
+/** What every fake records of a model request, in arrival order. */
+export interface RecordedModelRequest {
+  method: string;
+  /** Path with query, as sent. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** The raw body, so tests can search it for strings that must never reach the model. */
+  rawBody: string;
+  body: unknown;
+  /** The scenario the request's tag picked. */
+  scenario: string;
+}
+
+/** A started fake model API, as tests see it. */
+export interface FakeModelApi<Recorded extends RecordedModelRequest> {
+  /** The base URL to give the client (the fake's doc says which variable). */
+  url: string;
+  apiKey: string;
+  requests: Recorded[];
+  close(): Promise<void>;
+}
+
 export interface FakeModelServer {
   /** `http://127.0.0.1:<port>`, without a trailing slash. */
   origin: string;

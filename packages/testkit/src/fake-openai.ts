@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { FAKE_FILES, FAKE_FINAL_TEXT, FAKE_USAGE_PER_CALL } from './fake-anthropic.js';
 import {
   isRecord,
@@ -9,7 +9,9 @@ import {
   textsOf,
   turnAfter,
   writeEvent,
+  type FakeModelApi,
   type ModelScenario,
+  type RecordedModelRequest,
 } from './fake-model-server.js';
 
 /**
@@ -129,26 +131,14 @@ const SCENARIOS: Record<string, Scenario> = {
 
 export type FakeOpenAiScenario = keyof typeof SCENARIOS;
 
-export interface RecordedOpenAiRequest {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  /** The raw body, so tests can search it for strings that must never reach the model. */
-  rawBody: string;
-  body: unknown;
-  scenario: string;
+/** Every /v1/chat/completions request. */
+export interface RecordedOpenAiRequest extends RecordedModelRequest {
   /** `Date.now()` on arrival, so tests can prove events were emitted before the next call. */
   receivedAt: number;
 }
 
-export interface FakeOpenAi {
-  /** Base URL ending in `/v1`, for OPENAI_BASE_URL. */
-  url: string;
-  apiKey: string;
-  /** Every /v1/chat/completions request, in arrival order. */
-  requests: RecordedOpenAiRequest[];
-  close(): Promise<void>;
-}
+/** `url` is the base URL ending in `/v1`, for OPENAI_BASE_URL. */
+export type FakeOpenAi = FakeModelApi<RecordedOpenAiRequest>;
 
 export async function startFakeOpenAi(opts: { apiKey?: string } = {}): Promise<FakeOpenAi> {
   const apiKey = opts.apiKey ?? 'sk-fake-openai-test-key';
