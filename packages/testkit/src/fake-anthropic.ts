@@ -1,17 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import {
-  isRecord,
-  scenarioIn,
-  sendJson,
-  startEventStream,
-  startFakeModelServer,
-  textsOf,
-  turnAfter,
-  writeEvent,
-  type FakeModelApi,
-  type ModelScenario,
-  type RecordedModelRequest,
-} from './fake-model-server.js';
+import { isRecord, scenarioIn, sendJson, startEventStream, startFakeModelServer, textsOf, turnAfter, writeEvent, type FakeModelApi, type ModelScenario, type RecordedModelRequest } from './fake-model-server.js';
 
 /**
  * A scripted Anthropic Messages API for running the real Claude Code CLI offline.

@@ -1,18 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { FAKE_FILES, FAKE_FINAL_TEXT, FAKE_USAGE_PER_CALL } from './fake-anthropic.js';
-import {
-  isRecord,
-  scenarioIn,
-  sendJson,
-  startEventStream,
-  startFakeModelServer,
-  textsOf,
-  turnAfter,
-  writeEvent,
-  type FakeModelApi,
-  type ModelScenario,
-  type RecordedModelRequest,
-} from './fake-model-server.js';
+import { isRecord, scenarioIn, sendJson, startEventStream, startFakeModelServer, textsOf, turnAfter, writeEvent, type FakeModelApi, type ModelScenario, type RecordedModelRequest } from './fake-model-server.js';
 
 /**
  * A scripted OpenAI Chat Completions API (`POST /v1/chat/completions`, streaming and not) for running the
