@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -235,7 +236,7 @@ describe('end to end: prompt → pull request', () => {
     expect(await readdir(sandboxRoot)).toEqual([]);
     // No `sleep 60` (the agent's tool) survives: the kernel kills the sandbox's PID namespace with its init,
     // which takes a moment after the sandbox is destroyed.
-    await waitFor(() => !/^sleep 60$/m.test(execFileSync('ps', ['-eo', 'args']).toString()), 5_000);
+    await waitFor(() => !commandLines().includes('sleep 60'), 5_000);
   });
 
   it('stops the agent when the job passes its token budget, and reports the spending', async () => {
@@ -346,6 +347,19 @@ describe('end to end: prompt → pull request', () => {
     await rm(dir, { recursive: true, force: true });
   });
 });
+
+/** Every process's command line, read from /proc (no dependency on `ps`). */
+function commandLines(): string[] {
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      } catch {
+        return ''; // the process ended while we looked
+      }
+    });
+}
 
 async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
