@@ -1,14 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
-import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
-import {
-  CodeJobRequest,
-  LegacyCodeRequest,
-  RepoUrlError,
-  isTerminalEvent,
-  parseRepoUrl,
-  type CodeJobData,
-  type OfferedAgent,
-} from '@tinyb/contracts';
+import express, { type Express, type Request, type RequestHandler, type Router } from 'express';
+import { CodeJobRequest, LegacyCodeRequest, isTerminalEvent } from '@tinyb/contracts';
 import {
   AppError,
   type AgentCatalog,
@@ -18,10 +9,14 @@ import {
   type JobStatusReader,
   type Logger,
 } from '@tinyb/core';
-import type { z } from 'zod';
 import { errorHandler, sendError } from './http-errors.js';
+import { cachedFor } from './cached-for.js';
 import { LegacyTranslator } from './legacy-events.js';
+import { gaugeFamily } from './prometheus.js';
+import { jobIdParam, lastEventId, parseBody } from './request-input.js';
+import { requireToken } from './require-token.js';
 import { openSse } from './sse.js';
+import { toJobData } from './to-job-data.js';
 
 export interface ApiConfig {
   name: string;
@@ -43,8 +38,6 @@ export interface ApiDeps {
   adminRouter?: Router;
 }
 
-const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
-const JOB_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export function createApp(deps: ApiDeps): Express {
@@ -213,98 +206,7 @@ export function createApp(deps: ApiDeps): Express {
   return app;
 }
 
-/** One metric family in the Prometheus text format: HELP and TYPE once, then a sample per label set. */
-function gaugeFamily(name: string, help: string, samples: [labels: string, value: number][]): string {
-  return [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...samples.map(([labels, value]) => `${name}${labels} ${value}`)].join('\n');
-}
-
-function toJobData(body: CodeJobRequest, config: ApiConfig, offered: OfferedAgent[]): CodeJobData {
-  let repo;
-  try {
-    repo = parseRepoUrl(body.repo_url, config.githubUrl);
-  } catch (err) {
-    if (err instanceof RepoUrlError) throw new AppError('invalid_repo_url', err.message);
-    throw err;
-  }
-  const agent = body.agent ?? config.defaultAgent;
-  if (!offered.some((a) => a.name === agent)) {
-    const available = offered.map((a) => a.name).join(', ');
-    throw new AppError(
-      'unknown_agent',
-      available
-        ? `agent '${agent}' is not available; available: ${available}`
-        : `agent '${agent}' is not available: no worker has offered any agent recently (are workers running?)`,
-    );
-  }
-  const budget = {
-    ...(body.max_cost_usd === undefined ? {} : { maxCostUsd: body.max_cost_usd }),
-    ...(body.max_tokens === undefined ? {} : { maxTokens: body.max_tokens }),
-  };
-  return {
-    repo,
-    prompt: body.prompt,
-    agent,
-    draft: body.draft ?? false,
-    requestedAt: new Date().toISOString(),
-    ...(body.model === undefined ? {} : { model: body.model }),
-    ...(body.base_branch === undefined ? {} : { baseBranch: body.base_branch }),
-    ...(body.requested_by === undefined ? {} : { requestedBy: body.requested_by }),
-    ...(Object.keys(budget).length === 0 ? {} : { budget }),
-  };
-}
-
-/** Memoizes `load` for `ttlMs`, so a burst of requests costs one lookup; a failed lookup is not cached. */
-function cachedFor<T>(ttlMs: number, load: () => Promise<T>): () => Promise<T> {
-  let cached: { value: Promise<T>; until: number } | undefined;
-  return () => {
-    const now = Date.now();
-    if (cached && cached.until > now) return cached.value;
-    const value = load();
-    cached = { value, until: now + ttlMs };
-    value.catch(() => {
-      cached = undefined;
-    });
-    return value;
-  };
-}
-
-function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  if (body === undefined || body === null || typeof body !== 'object') {
-    throw new AppError('invalid_request', 'request body must be a JSON object (Content-Type: application/json)');
-  }
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  const message = parsed.error.issues
-    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
-    .join('; ');
-  throw new AppError('invalid_request', message);
-}
-
-function jobIdParam(req: Request): string {
-  const id = req.params['id'];
-  if (typeof id !== 'string' || !JOB_ID.test(id)) throw new AppError('not_found', 'no such job');
-  return id;
-}
-
-/** `Last-Event-ID` as browsers send it on reconnect, or `?lastEventId=` for clients that cannot set headers. */
-function lastEventId(req: Request): string | undefined {
-  const fromQuery = typeof req.query['lastEventId'] === 'string' ? req.query['lastEventId'] : undefined;
-  const value = req.get('Last-Event-ID') ?? fromQuery;
-  if (value === undefined || value === '') return undefined;
-  if (!STREAM_ID.test(value)) throw new AppError('invalid_request', 'Last-Event-ID must be an event id such as 1700000000000-0');
-  return value;
-}
-
 function jobLinks(id: string) {
   return { self: `/api/jobs/${id}`, events: `/api/jobs/${id}/events` };
 }
 
-function requireToken(token: string | undefined): RequestHandler {
-  if (!token) return (_req, _res, next) => next();
-  const expected = Buffer.from(`Bearer ${token}`);
-  return (req, res, next) => {
-    const given = Buffer.from(req.get('Authorization') ?? '');
-    if (given.length === expected.length && timingSafeEqual(given, expected)) return next();
-    sendError(res, 'unauthorized', 'missing or invalid Authorization: Bearer token');
-  };
-}

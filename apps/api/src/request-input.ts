@@ -1,0 +1,35 @@
+import type { Request } from 'express';
+import { AppError } from '@tinyb/core';
+import type { z } from 'zod';
+
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+const JOB_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** Parsing of what a request carries, at the edge: each refusal is an AppError the error handler maps to 4xx. */
+
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  if (body === undefined || body === null || typeof body !== 'object') {
+    throw new AppError('invalid_request', 'request body must be a JSON object (Content-Type: application/json)');
+  }
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const message = parsed.error.issues
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+  throw new AppError('invalid_request', message);
+}
+
+export function jobIdParam(req: Request): string {
+  const id = req.params['id'];
+  if (typeof id !== 'string' || !JOB_ID.test(id)) throw new AppError('not_found', 'no such job');
+  return id;
+}
+
+/** `Last-Event-ID` as browsers send it on reconnect, or `?lastEventId=` for clients that cannot set headers. */
+export function lastEventId(req: Request): string | undefined {
+  const fromQuery = typeof req.query['lastEventId'] === 'string' ? req.query['lastEventId'] : undefined;
+  const value = req.get('Last-Event-ID') ?? fromQuery;
+  if (value === undefined || value === '') return undefined;
+  if (!STREAM_ID.test(value)) throw new AppError('invalid_request', 'Last-Event-ID must be an event id such as 1700000000000-0');
+  return value;
+}
