@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,6 +215,8 @@ describe('end to end: prompt → pull request', () => {
   });
 
   it('cancels a running job: the agent is killed, the sandbox destroyed, the job ends cancelled', async () => {
+    // `sleep 60` processes that exist already belong to other tests or runs on this machine, not to this job.
+    const sleepsBefore = new Set(pidsRunning('sleep 60'));
     const jobId = await submit('[scenario:slow] Take your time');
     const seen: JobEvent[] = [];
     const started = Date.now();
@@ -236,7 +238,8 @@ describe('end to end: prompt → pull request', () => {
     expect(await readdir(sandboxRoot)).toEqual([]);
     // No `sleep 60` (the agent's tool) survives: the kernel kills the sandbox's PID namespace with its init,
     // which takes a moment after the sandbox is destroyed.
-    await waitFor(() => !commandLines().includes('sleep 60'), 5_000);
+    await waitFor(() => pidsRunning('sleep 60').every((pid) => sleepsBefore.has(pid)), 5_000, () =>
+      `still running: ${pidsRunning('sleep 60').filter((pid) => !sleepsBefore.has(pid)).map(describeProcess).join('; ')}`);
   });
 
   it('stops the agent when the job passes its token budget, and reports the spending', async () => {
@@ -348,23 +351,33 @@ describe('end to end: prompt → pull request', () => {
   });
 });
 
-/** Every process's command line, read from /proc (no dependency on `ps`). */
-function commandLines(): string[] {
-  return readdirSync('/proc')
-    .filter((pid) => /^\d+$/.test(pid))
-    .map((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      } catch {
-        return ''; // the process ended while we looked
-      }
-    });
+/** Pids of live processes whose command line is exactly `command`, read from /proc (no dependency on `ps`). */
+function pidsRunning(command: string): string[] {
+  return readdirSync('/proc').filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (/\) Z /.test(stat)) return false; // a zombie is dead, only not yet reaped
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim() === command;
+    } catch {
+      return false; // the process ended while we looked
+    }
+  });
 }
 
-async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
+function describeProcess(pid: string): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return `pid ${pid} ppid ${stat.split(') ')[1]?.split(' ')[1]} pidns ${readlinkSync(`/proc/${pid}/ns/pid`)}`;
+  } catch {
+    return `pid ${pid} (gone)`;
+  }
+}
+
+async function waitFor(predicate: () => boolean, timeoutMs: number, explain: () => string = () => ''): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms ${explain()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
