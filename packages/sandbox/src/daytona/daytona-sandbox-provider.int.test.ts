@@ -61,11 +61,12 @@ describe('DaytonaSandboxProvider', () => {
         disk: 10,
         autoStopInterval: 45,
         autoDeleteInterval: 5,
-        networkBlockAll: true,
         domainAllowList: 'api.anthropic.com,generativelanguage.googleapis.com',
         target: 'local',
         buildInfo: { dockerfileContent: expect.stringContaining('FROM node:20-bookworm') },
       });
+      // The allow list is default-deny already; block-all would also block the model API.
+      expect(created?.createRequest?.['networkBlockAll']).toBeUndefined();
       expect(sandbox.workspaceDir).toBe(`${created?.homeDir}/tinyb/workspace`);
     } finally {
       await sandbox.destroy();

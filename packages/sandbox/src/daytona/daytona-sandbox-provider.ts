@@ -173,9 +173,9 @@ export class DaytonaSandboxProvider implements SandboxProvider {
       envVars: {},
       autoStopInterval: this.opts.autoStopIntervalMin,
       autoDeleteInterval: this.opts.autoDeleteIntervalMin,
-      ...(this.opts.networkAllowDomains === undefined
-        ? {}
-        : { networkBlockAll: true, domainAllowList: this.opts.networkAllowDomains.join(',') }),
+      // Daytona's allow lists are default-deny by themselves ("Network Limits" in its docs); `networkBlockAll`
+      // would cut the sandbox off entirely, model API included, so it is not sent with them.
+      ...(this.opts.networkAllowDomains === undefined ? {} : { domainAllowList: this.opts.networkAllowDomains.join(',') }),
     };
     if (this.opts.snapshot !== undefined) return { ...base, snapshot: this.opts.snapshot };
     const { resources } = this.opts;
