@@ -1,5 +1,6 @@
 import { ClaudeStreamLine } from './stream-json-line.js';
-import { ClaudeUsageTally, createClaudeLineMapper, TOOL_INPUT_MAX_CHARS, TOOL_OUTPUT_MAX_CHARS } from './map-stream-json-line.js';
+import { ClaudeUsageTally, createClaudeLineMapper } from './map-stream-json-line.js';
+import { TOOL_INPUT_MAX_CHARS, TOOL_OUTPUT_MAX_CHARS } from '../tool-input-view.js';
 
 // Lines recorded from claude 2.1.197 against the fake Anthropic API (trimmed of fields we do not read).
 const recorded = {

@@ -1,12 +1,10 @@
 import {
   MESSAGE_MAX_CHARS,
-  TOOL_INPUT_MAX_CHARS,
   TOOL_OUTPUT_MAX_CHARS,
   toolInputView,
   type ToolInputFields,
 } from '../tool-input-view.js';
 
-export { MESSAGE_MAX_CHARS, TOOL_INPUT_MAX_CHARS, TOOL_OUTPUT_MAX_CHARS };
 import type { NewJobEvent, ToolInputView, Usage } from '@tinyb/contracts';
 import { truncateText } from '../truncate-text.js';
 import type { GeminiStats, GeminiStreamLine } from './gemini-stream-line.js';

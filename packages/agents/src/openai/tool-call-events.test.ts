@@ -1,4 +1,5 @@
-import { MESSAGE_MAX_CHARS, TOOL_INPUT_MAX_CHARS, TOOL_OUTPUT_MAX_CHARS, messageEvents, toolCallEvent, openAiToolInputView as toolInputView, toolResultEvent } from './tool-call-events.js';
+import { messageEvents, toolCallEvent, openAiToolInputView as toolInputView, toolResultEvent } from './tool-call-events.js';
+import { MESSAGE_MAX_CHARS, TOOL_INPUT_MAX_CHARS, TOOL_OUTPUT_MAX_CHARS } from '../tool-input-view.js';
 
 const workdir = '/workspace/repo';
 

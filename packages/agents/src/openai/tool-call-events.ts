@@ -1,14 +1,12 @@
 import type { NewJobEvent, ToolInputView } from '@tinyb/contracts';
 import {
   MESSAGE_MAX_CHARS,
-  TOOL_INPUT_MAX_CHARS,
   TOOL_OUTPUT_MAX_CHARS,
   toolInputView,
   type ToolInputFields,
 } from '../tool-input-view.js';
 import { truncateText } from '../truncate-text.js';
 
-export { MESSAGE_MAX_CHARS, TOOL_INPUT_MAX_CHARS, TOOL_OUTPUT_MAX_CHARS };
 
 /** `agent.message` for an assistant's text, or nothing for a turn that only called tools. */
 export function messageEvents(text: string): NewJobEvent[] {
