@@ -9,3 +9,4 @@ export * from './job-status.js';
 export * from './pipeline/index.js';
 export * from './ports/job-queue.js';
 export * from './ports/agent-catalog.js';
+export * from './ports/model-access.js';

@@ -148,7 +148,7 @@ export function recordingRun(opts: { jobId?: string; budget?: Budget } = {}): Re
 /** A UsageMeter that only records what it is told, with no budget. */
 export function recordingMeter(): UsageMeter & { reports: Usage[] } {
   const reports: Usage[] = [];
-  return { reports, report: async (u) => void reports.push(u), remaining: () => ({}) };
+  return { reports, report: async (u) => void reports.push(u), remaining: () => ({}), refuseIfSpent: () => null };
 }
 
 /** A step context for unit tests that collects the bare events into `events`. */

@@ -68,3 +68,27 @@ describe('effectiveBudget', () => {
     expect(effectiveBudget({ maxTokens: 1_000 }, { maxTokens: 500, maxCostUsd: 3 })).toEqual({ maxTokens: 500, maxCostUsd: 3 });
   });
 });
+
+describe('JobUsageMeter with two observers', () => {
+  it('merges the agent\'s and the gateway\'s counts of the same calls field by field, never adding them', async () => {
+    const { m, events } = meter();
+    await m.report({ inputTokens: 100, outputTokens: 10 }, 'gateway');
+    await m.report({ inputTokens: 80, outputTokens: 12, costUsd: 0.01 }, 'agent');
+    expect(m.total()).toEqual({ inputTokens: 100, outputTokens: 12, costUsd: 0.01 });
+    await m.report({ inputTokens: 150, outputTokens: 20 }, 'gateway');
+    expect(m.total()).toEqual({ inputTokens: 150, outputTokens: 20, costUsd: 0.01 });
+    expect(events.at(-1)).toEqual({ type: 'agent.usage', inputTokens: 150, outputTokens: 20, costUsd: 0.01 });
+  });
+
+  it('refuses the next call once the budget is spent, and ends the attempt once', async () => {
+    const { m, exceeded } = meter({ maxTokens: 100 });
+    expect(m.refuseIfSpent()).toBeNull();
+    await m.report({ inputTokens: 90, outputTokens: 10 }, 'gateway');
+    expect(exceeded).toEqual([]);
+    const refusal = m.refuseIfSpent();
+    expect(refusal?.code).toBe('budget_exceeded');
+    expect(m.refuseIfSpent()?.code).toBe('budget_exceeded');
+    expect(exceeded.map((e) => e.code)).toEqual(['budget_exceeded']);
+    expect(meter().m.refuseIfSpent()).toBeNull();
+  });
+});

@@ -8,13 +8,25 @@ export interface Budget {
 }
 
 /**
- * What an agent tells the job about its spending. `report` takes the run's cumulative totals so far (not
- * deltas), so a CLI that corrects its count at the end (a final `result` line) simply reports again.
+ * Who saw the usage: the agent's own output (its CLI's counters) or the model gateway (the API responses
+ * themselves). Both count the same calls, so they are merged, never added.
+ */
+export type UsageSource = 'agent' | 'gateway';
+
+/**
+ * What an agent (or the model gateway) tells the job about its spending. `report` takes the run's cumulative
+ * totals so far (not deltas), so a CLI that corrects its count at the end (a final `result` line) simply
+ * reports again.
  */
 export interface UsageMeter {
-  report(runTotal: Usage): Promise<void>;
+  report(runTotal: Usage, source?: UsageSource): Promise<void>;
   /** What is left of the budget, for CLIs that can enforce a limit themselves (e.g. `--max-budget-usd`). */
   remaining(): Budget;
+  /**
+   * Asked before each model call: once the budget is spent, the `budget_exceeded` error that refuses the
+   * call (and ends the attempt); null while there is budget left.
+   */
+  refuseIfSpent(): AppError | null;
 }
 
 /**
@@ -23,6 +35,8 @@ export interface UsageMeter {
  * `budget_exceeded` error, which the caller uses to abort the attempt.
  */
 export class JobUsageMeter implements UsageMeter {
+  /** This run's cumulative totals, per source; the run's total is their field-wise maximum. */
+  private readonly bySource = new Map<UsageSource, Usage>();
   private runTotal: Usage = { inputTokens: 0, outputTokens: 0 };
   private exceeded = false;
 
@@ -48,9 +62,10 @@ export class JobUsageMeter implements UsageMeter {
     };
   }
 
-  async report(runTotal: Usage): Promise<void> {
+  async report(runTotal: Usage, source: UsageSource = 'agent'): Promise<void> {
     const before = this.total();
-    this.runTotal = runTotal;
+    this.bySource.set(source, runTotal);
+    this.runTotal = mergeSources([...this.bySource.values()]);
     const after = this.total();
     if (after.inputTokens !== before.inputTokens || after.outputTokens !== before.outputTokens || after.costUsd !== before.costUsd) {
       await this.deps.emit({ type: 'agent.usage', ...after });
@@ -65,6 +80,17 @@ export class JobUsageMeter implements UsageMeter {
       ...(maxCostUsd === undefined ? {} : { maxCostUsd: Math.max(0, roundUsd(maxCostUsd - (t.costUsd ?? 0))) }),
       ...(maxTokens === undefined ? {} : { maxTokens: Math.max(0, maxTokens - t.inputTokens - t.outputTokens) }),
     };
+  }
+
+  refuseIfSpent(): AppError | null {
+    const { maxCostUsd, maxTokens } = this.remaining();
+    if (maxCostUsd !== 0 && maxTokens !== 0) return null;
+    const error = new AppError('budget_exceeded', `the job's budget is spent: ${maxTokens === 0 ? 'no tokens' : 'no cost'} left for another model call`);
+    if (!this.exceeded) {
+      this.exceeded = true;
+      this.deps.onExceeded(error);
+    }
+    return error;
   }
 
   private checkBudget(t: Usage): void {
@@ -86,6 +112,16 @@ export function effectiveBudget(requested: Budget | undefined, operator: Budget)
   const maxCostUsd = lower(requested?.maxCostUsd, operator.maxCostUsd);
   const maxTokens = lower(requested?.maxTokens, operator.maxTokens);
   return { ...(maxCostUsd === undefined ? {} : { maxCostUsd }), ...(maxTokens === undefined ? {} : { maxTokens }) };
+}
+
+/** Two observers of the same calls: each field is the larger count (one of them may lag, never both over-count). */
+function mergeSources(totals: Usage[]): Usage {
+  const costs = totals.map((t) => t.costUsd).filter((c): c is number => c !== undefined);
+  return {
+    inputTokens: Math.max(0, ...totals.map((t) => t.inputTokens)),
+    outputTokens: Math.max(0, ...totals.map((t) => t.outputTokens)),
+    ...(costs.length === 0 ? {} : { costUsd: Math.max(...costs) }),
+  };
 }
 
 const roundUsd = (usd: number) => Math.round(usd * 1e6) / 1e6;
