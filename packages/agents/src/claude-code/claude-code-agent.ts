@@ -12,8 +12,12 @@ export interface ClaudeCodeAgentOptions {
    * (`claude`) that the sandbox image has on its PATH.
    */
   executable: string;
-  apiKey: string;
-  /** ANTHROPIC_BASE_URL: a gateway, or a fake in tests. */
+  /**
+   * Used only when a run brings no `modelEndpoint` (direct use, tests): the worker always hands each
+   * attempt an endpoint from its ModelAccess, so the operator's key never has to be here.
+   */
+  apiKey?: string;
+  /** ANTHROPIC_BASE_URL for runs without a `modelEndpoint`: a fake in tests. */
   baseUrl?: string;
   /** Used when a job names no model; without either the CLI picks its own default. */
   defaultModel?: string;
@@ -33,6 +37,7 @@ const STDERR_TAIL_LINES = 10;
 /** Claude Code (`claude -p`, stream-json) as a CodingAgent. */
 export class ClaudeCodeAgent implements CodingAgent {
   readonly name = 'claude-code';
+  readonly modelProvider = 'anthropic';
   readonly toolPaths: string[];
   private readonly executable: string;
 
@@ -73,10 +78,9 @@ export class ClaudeCodeAgent implements CodingAgent {
       // The CLI stops itself at a cost limit it can see (cost is known to it per call, to us only at the end).
       ...(input.usage.remaining().maxCostUsd === undefined ? [] : ['--max-budget-usd', String(input.usage.remaining().maxCostUsd)]),
     ];
-    // Built from configuration only: nothing of the worker's process.env (tokens, credentials) reaches the CLI.
+    // Built from the run's endpoint and configuration only: nothing of the worker's process.env reaches the CLI.
     const env: Record<string, string> = {
-      ANTHROPIC_API_KEY: this.opts.apiKey,
-      ...(this.opts.baseUrl ? { ANTHROPIC_BASE_URL: this.opts.baseUrl } : {}),
+      ...this.credentialsEnv(input),
       HOME: home,
       CLAUDE_CODE_TMPDIR: tmp,
       TMPDIR: tmp,
@@ -129,6 +133,19 @@ export class ClaudeCodeAgent implements CodingAgent {
     }
     logger.info({ turns: result.num_turns }, 'agent finished');
     return { summary: result.result ?? '' };
+  }
+
+  /**
+   * The CLI's auth: an API key (ANTHROPIC_API_KEY, sent as x-api-key) or, for a Claude subscription, an
+   * OAuth token (CLAUDE_CODE_OAUTH_TOKEN, sent as a bearer): behind the gateway either one is the attempt's token.
+   */
+  private credentialsEnv(input: AgentRunInput): Record<string, string> {
+    const endpoint = input.modelEndpoint ?? (this.opts.apiKey ? { apiKey: this.opts.apiKey, baseUrl: this.opts.baseUrl } : undefined);
+    if (!endpoint) throw new AppError('agent_failed', 'Claude Code has no model endpoint: neither the run nor the agent brings credentials');
+    return {
+      ...(input.modelEndpoint?.auth === 'oauth' ? { CLAUDE_CODE_OAUTH_TOKEN: endpoint.apiKey } : { ANTHROPIC_API_KEY: endpoint.apiKey }),
+      ...(endpoint.baseUrl ? { ANTHROPIC_BASE_URL: endpoint.baseUrl } : {}),
+    };
   }
 }
 

@@ -16,8 +16,9 @@ export interface GeminiAgentOptions {
   executable: string;
   /** The node binary that runs it; default the worker's own (`process.execPath`). */
   nodePath?: string;
-  apiKey: string;
-  /** GOOGLE_GEMINI_BASE_URL: a gateway, or a fake in tests. Default Google's public endpoint. */
+  /** Only for runs without a `modelEndpoint` (direct use, tests); the worker hands each attempt an endpoint. */
+  apiKey?: string;
+  /** GOOGLE_GEMINI_BASE_URL for runs without a `modelEndpoint`: a fake in tests. Default Google's public endpoint. */
   baseUrl?: string;
   /** Used when a job names no model. A model is always passed: with `auto` the CLI first asks a router model. */
   defaultModel?: string;
@@ -36,6 +37,7 @@ const MKDIR_TIMEOUT_MS = 30_000;
 /** Gemini CLI (`gemini -p … -o stream-json`) as a CodingAgent. */
 export class GeminiAgent implements CodingAgent {
   readonly name = 'gemini';
+  readonly modelProvider = 'gemini';
   readonly toolPaths: string[];
   /** The argv prefix that starts the CLI: `[node, gemini.js]` from the host, or `[gemini]` from the image. */
   private readonly command: string[];
@@ -82,10 +84,12 @@ export class GeminiAgent implements CodingAgent {
       '--model',
       input.model ?? this.opts.defaultModel ?? GEMINI_DEFAULT_MODEL,
     ];
-    // Built from configuration only: nothing of the worker's process.env (tokens, credentials) reaches the CLI.
+    const endpoint = input.modelEndpoint ?? (this.opts.apiKey ? { apiKey: this.opts.apiKey, baseUrl: this.opts.baseUrl ?? GEMINI_PUBLIC_BASE_URL } : undefined);
+    if (!endpoint) throw new AppError('agent_failed', 'Gemini CLI has no model endpoint: neither the run nor the agent brings credentials');
+    // Built from the run's endpoint and configuration only: nothing of the worker's process.env reaches the CLI.
     const env: Record<string, string> = {
-      GEMINI_API_KEY: this.opts.apiKey,
-      GOOGLE_GEMINI_BASE_URL: this.opts.baseUrl ?? GEMINI_PUBLIC_BASE_URL,
+      GEMINI_API_KEY: endpoint.apiKey,
+      GOOGLE_GEMINI_BASE_URL: endpoint.baseUrl,
       HOME: home,
       TMPDIR: tmp,
       GEMINI_CLI_SYSTEM_SETTINGS_PATH: settingsPath,

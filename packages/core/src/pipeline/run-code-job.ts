@@ -2,6 +2,7 @@ import type { CodeJobData, JobResult, Usage } from '@tinyb/contracts';
 import { AppError, throwIfAborted } from '../errors.js';
 import type { CodingAgent } from '../ports/coding-agent.js';
 import type { GitHost, RepoCoordinates } from '../ports/git-host.js';
+import type { ModelAccess, ModelEndpoint } from '../ports/model-access.js';
 import type { Sandbox, SandboxProvider } from '../ports/sandbox.js';
 import type { StepContext } from '../ports/step-context.js';
 import { describePullRequest } from './describe-pull-request.js';
@@ -14,6 +15,11 @@ export interface PipelineDeps {
   /** Agents by the name a job asks for. */
   agents: ReadonlyMap<string, CodingAgent>;
   gitHost: GitHost;
+  /**
+   * Hands the agent its model endpoint for the attempt (the model gateway: the real keys stay in the worker).
+   * Agents with a `modelProvider` need it.
+   */
+  modelAccess?: ModelAccess;
   limits: ChangeLimits & { agentTimeoutMs: number; agentMaxTurns: number };
   /** Branches are `${branchPrefix}${jobId}`: one branch per job, so a retry finds and reuses its own. */
   branchPrefix: string;
@@ -52,18 +58,21 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: JobConte
       (c) => `${c.baseBranch} at ${c.baseSha.slice(0, 12)}`);
 
     const agentRun = await runStep('run_agent', ctx, (stepCtx) =>
-      agent.run(
-        {
-          sandbox: box,
-          workdir: repoDir,
-          scratchDir: `${box.workspaceDir}/scratch`,
-          prompt: job.data.prompt,
-          ...(job.data.model === undefined ? {} : { model: job.data.model }),
-          timeoutMs: deps.limits.agentTimeoutMs,
-          maxTurns: deps.limits.agentMaxTurns,
-          usage: ctx.usage,
-        },
-        stepCtx,
+      withModelAccess(agent, job, deps, ctx, (modelEndpoint) =>
+        agent.run(
+          {
+            sandbox: box,
+            workdir: repoDir,
+            scratchDir: `${box.workspaceDir}/scratch`,
+            prompt: job.data.prompt,
+            ...(job.data.model === undefined ? {} : { model: job.data.model }),
+            timeoutMs: deps.limits.agentTimeoutMs,
+            maxTurns: deps.limits.agentMaxTurns,
+            usage: ctx.usage,
+            ...(modelEndpoint ? { modelEndpoint } : {}),
+          },
+          stepCtx,
+        ),
       ),
     );
     const usage = { usage: ctx.usage.total() };
@@ -103,6 +112,27 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: JobConte
     };
   } finally {
     if (sandbox) await destroySandbox(sandbox, ctx);
+  }
+}
+
+/**
+ * Runs the agent with a model grant that lives exactly as long as the agent step: whatever the sandbox
+ * kept of the token is worthless once the agent is done, failed or was stopped.
+ */
+async function withModelAccess<T>(
+  agent: CodingAgent,
+  job: CodeJob,
+  deps: PipelineDeps,
+  ctx: JobContext,
+  run: (endpoint: ModelEndpoint | undefined) => Promise<T>,
+): Promise<T> {
+  if (agent.modelProvider === undefined) return run(undefined);
+  if (!deps.modelAccess) throw new AppError('unknown_agent', `agent '${agent.name}' needs model access, and this worker has none configured`);
+  const grant = await deps.modelAccess.grant({ jobId: job.id, attempt: job.attempt, usage: ctx.usage, signal: ctx.signal });
+  try {
+    return await run(grant.endpoint(agent.modelProvider));
+  } finally {
+    await grant.revoke();
   }
 }
 

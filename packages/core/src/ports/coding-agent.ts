@@ -1,4 +1,5 @@
 import type { UsageMeter } from '../pipeline/usage-meter.js';
+import type { ModelEndpoint, ModelProvider } from './model-access.js';
 import type { StepContext } from './step-context.js';
 import type { Sandbox } from './sandbox.js';
 
@@ -14,6 +15,12 @@ export interface AgentRunInput {
   maxTurns: number;
   /** Where the agent reports its token usage and cost as it goes; it enforces the job's budget. */
   usage: UsageMeter;
+  /**
+   * This attempt's way to its model API (see `CodingAgent.modelProvider`): the base URL and key its CLI gets.
+   * Behind the model gateway the key is a per-attempt token; without an endpoint the agent uses its own
+   * configuration (tests, direct use).
+   */
+  modelEndpoint?: ModelEndpoint;
 }
 
 /**
@@ -32,6 +39,11 @@ export interface AgentRunResult {
 export interface CodingAgent {
   /** `claude-code`, `gemini`, … : what a job names in `agent`. */
   readonly name: string;
+  /**
+   * The model API the agent's CLI calls from inside the sandbox, for which the pipeline hands it a
+   * per-attempt endpoint. Absent for agents whose model calls leave from the worker itself.
+   */
+  readonly modelProvider?: ModelProvider;
   /** Host paths the agent's CLI needs inside a local sandbox (see SandboxSpec.toolPaths). */
   readonly toolPaths: string[];
   run(input: AgentRunInput, ctx: StepContext): Promise<AgentRunResult>;
