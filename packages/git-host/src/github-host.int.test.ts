@@ -6,6 +6,7 @@ import { startFakeGitHub, type FakeGitHub } from '@tinyb/testkit/fake-github';
 import { recordingLogger } from '@tinyb/testkit/recording-logger';
 import { createGitHubOctokit } from './create-github-octokit.js';
 import { GitHubHost } from './github-host.js';
+import { PersonalTokenCredentials } from './personal-token-credentials.js';
 import { accessTokenBasic, extractTar, git, gitOk } from './test-git.js';
 
 const TOKEN = 'ghp_TinybIntegrationToken0123456789abcd';
@@ -155,6 +156,22 @@ describe('GitHubHost against the fake GitHub', () => {
 
     // Every REST call was authenticated; the git traffic of the host's clone was too.
     expect(gh.requests.filter((r) => r.kind === 'api').every((r) => r.hasAuth)).toBe(true);
+  });
+
+  it('authors its commits as the configured commit author (token mode)', async () => {
+    const logger = recordingLogger(logLines);
+    const octokit = createGitHubOctokit({ token: TOKEN, apiUrl: gh.apiUrl, retry: { retries: 0 }, throttle: { enabled: false }, logger });
+    const credentials = new PersonalTokenCredentials({ token: TOKEN, octokit });
+    const authored = new GitHubHost({ credentials, gitUrl: gh.url, commitAuthor: { name: 'Ada Lovelace', email: 'ada@example.com' }, logger });
+    const baseSha = await authored.resolveBranch(repo, 'main', signal);
+    const files: ChangedFile[] = [{ path: 'a.txt', change: 'added', mode: '100644', content: Buffer.from('a\n') }];
+    const sha = await authored.createCommit(repo, { baseSha, files, message: 'authored' }, signal);
+    const bare = gh.repoDir('acme', 'widgets');
+    expect(await gitOk(['--git-dir', bare, 'log', '-1', '--format=%an <%ae>', sha])).toBe('Ada Lovelace <ada@example.com>');
+
+    // Without one, the commit is left to GitHub to attribute (the fake's default identity here), not ours.
+    const plain = await host.createCommit(repo, { baseSha, files, message: 'plain' }, signal);
+    expect(await gitOk(['--git-dir', bare, 'log', '-1', '--format=%an', plain])).not.toBe('Ada Lovelace');
   });
 
   it('reuses the branch and the open pull request when a job runs again', async () => {

@@ -21,6 +21,11 @@ export type GitHubHostOptions =
       credentials: GitHubCredentials;
       /** Where repositories are cloned from: `https://github.com`, or the GitHub Enterprise / fake host. */
       gitUrl: string;
+      /**
+       * The author of the commits it creates. Unset, GitHub attributes them to the credential's identity:
+       * the token's user, or an app's bot (keep it unset for an app, whose commits should stay the bot's).
+       */
+      commitAuthor?: CommitAuthor;
       logger: Logger;
     }
   | {
@@ -33,6 +38,11 @@ export type GitHubHostOptions =
       gitUrl: string;
       logger: Logger;
     };
+
+export interface CommitAuthor {
+  name: string;
+  email: string;
+}
 
 type TreeEntry = { path: string; mode: ChangedFile['mode']; type: 'blob'; sha: string | null };
 
@@ -49,11 +59,13 @@ type Recovered<T> = { value: T } | undefined;
 export class GitHubHost implements GitHost {
   private readonly credentials: GitHubCredentials;
   private readonly gitUrl: string;
+  private readonly commitAuthor: CommitAuthor | undefined;
   private readonly logger: Logger;
 
   constructor(opts: GitHubHostOptions) {
     this.credentials = 'credentials' in opts ? opts.credentials : new PersonalTokenCredentials({ token: opts.token, octokit: opts.octokit });
     this.gitUrl = opts.gitUrl;
+    this.commitAuthor = 'commitAuthor' in opts ? opts.commitAuthor : undefined;
     this.logger = opts.logger.child({ component: 'github-host' });
   }
 
@@ -124,9 +136,10 @@ export class GitHubHost implements GitHost {
     const newTree = await this.call('git.createTree', repo, signal, (octokit) =>
       octokit.rest.git.createTree({ owner, repo: name, base_tree: base.data.tree.sha, tree, request: { signal } }),
     );
-    // No author: GitHub attributes the commit to the credential's identity (the app's bot for an installation token).
+    // Without an author, GitHub attributes the commit to the credential's identity (an app's bot for an installation token).
+    const author = this.commitAuthor ? { author: { ...this.commitAuthor } } : {};
     const commit = await this.call('git.createCommit', repo, signal, (octokit) =>
-      octokit.rest.git.createCommit({ owner, repo: name, message: input.message, tree: newTree.data.sha, parents: [input.baseSha], request: { signal } }),
+      octokit.rest.git.createCommit({ owner, repo: name, message: input.message, tree: newTree.data.sha, parents: [input.baseSha], ...author, request: { signal } }),
     );
     this.logger.info({ owner, repo: name, sha: commit.data.sha, files: input.files.length }, 'commit created');
     return commit.data.sha;

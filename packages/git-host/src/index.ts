@@ -1,4 +1,4 @@
-export { GitHubHost, type GitHubHostOptions } from './github-host.js';
+export { GitHubHost, type CommitAuthor, type GitHubHostOptions } from './github-host.js';
 export {
   createGitHubOctokit,
   type GitHubAppIdentity,
