@@ -86,6 +86,22 @@ describe('loadWorkerEnv', () => {
     expect(err.message).toMatch(message);
   });
 
+  it('takes a Claude subscription token instead of an API key, and the seed\'s commit author names', () => {
+    const env = loadWorkerEnv({ GITHUB_TOKEN: 't', CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-x', GITHUB_USERNAME: 'Ada', GITHUB_EMAIL: 'ada@example.com' });
+    expect(env).toMatchObject({ CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-x', COMMIT_AUTHOR_NAME: 'Ada', COMMIT_AUTHOR_EMAIL: 'ada@example.com' });
+    expect(env.ANTHROPIC_API_KEY).toBeUndefined();
+    const ours = loadWorkerEnv({ ...REQUIRED, COMMIT_AUTHOR_NAME: 'Bot', COMMIT_AUTHOR_EMAIL: 'bot@example.com', GITHUB_USERNAME: 'Ada' });
+    expect(ours).toMatchObject({ COMMIT_AUTHOR_NAME: 'Bot', COMMIT_AUTHOR_EMAIL: 'bot@example.com' });
+    expect(configError({ ...REQUIRED, COMMIT_AUTHOR_EMAIL: 'not-an-email' }).message).toMatch(/COMMIT_AUTHOR_EMAIL/);
+  });
+
+  it('refuses Daytona without a public model gateway unless the weaker mode is chosen', () => {
+    const daytona = { ...REQUIRED, SANDBOX_PROVIDER: 'daytona', DAYTONA_API_KEY: 'dtn_x', DAYTONA_SNAPSHOT: 'snap' };
+    expect(configError(daytona).message).toMatch(/MODEL_GATEWAY_PUBLIC_URL: is required with SANDBOX_PROVIDER=daytona.*ALLOW_MODEL_KEY_IN_SANDBOX/);
+    expect(loadWorkerEnv({ ...daytona, MODEL_GATEWAY_PUBLIC_URL: 'https://gw.example.com' })).toMatchObject({ MODEL_GATEWAY_PORT: 8790 });
+    expect(loadWorkerEnv({ ...daytona, ALLOW_MODEL_KEY_IN_SANDBOX: 'true' }).ALLOW_MODEL_KEY_IN_SANDBOX).toBe(true);
+  });
+
   it('names every problem in one line', () => {
     const { message } = configError({ WORKER_CONCURRENCY: '0' });
     for (const variable of ['GITHUB_TOKEN', 'ANTHROPIC_API_KEY', 'WORKER_CONCURRENCY']) expect(message).toContain(variable);

@@ -22,6 +22,25 @@ const WorkerEnv = z
     SANDBOX_ROOT: z.string().optional(),
     /** Runs agents without bubblewrap isolation. Only for machines where bwrap cannot run and the agent is trusted. */
     SANDBOX_ALLOW_UNISOLATED: booleanFromEnv.default(false),
+    /**
+     * Hosts local sandboxes may reach besides the model gateway, through the worker's allow-listing CONNECT
+     * proxy (comma-separated; `*.example.com` for subdomains), e.g. package registries. Empty: none.
+     */
+    SANDBOX_EGRESS_ALLOW: z.string().default(''),
+
+    /**
+     * The model gateway as remote (Daytona) sandboxes reach it: this worker's gateway port behind the
+     * operator's TLS, e.g. `https://gw.example.com`. Local sandboxes reach the gateway through a socket instead.
+     */
+    MODEL_GATEWAY_PUBLIC_URL: z.string().url().optional(),
+    /** Where the gateway listens for remote sandboxes (only with MODEL_GATEWAY_PUBLIC_URL). */
+    MODEL_GATEWAY_HOST: z.string().default('0.0.0.0'),
+    MODEL_GATEWAY_PORT: intFromEnv.min(1).max(65535).default(8790),
+    /**
+     * The weaker mode: hand remote sandboxes the real model keys instead of gateway tokens, for Daytona
+     * setups that cannot expose the gateway. The agent can then read the key. Logged as a warning at start.
+     */
+    ALLOW_MODEL_KEY_IN_SANDBOX: booleanFromEnv.default(false),
     DAYTONA_API_KEY: z.string().optional(),
     DAYTONA_API_URL: z.string().url().default('https://app.daytona.io/api'),
     DAYTONA_TARGET: z.string().optional(),
@@ -54,9 +73,18 @@ const WorkerEnv = z
     GITHUB_THROTTLE: booleanFromEnv.default(true),
     /** Retries of a failed GitHub API call (5xx, 429, network) before the job attempt fails. */
     GITHUB_RETRIES: intFromEnv.min(0).max(10).default(3),
+    /**
+     * The author of the worker's commits in token mode (the original project's GITHUB_USERNAME and
+     * GITHUB_EMAIL are read too). Unset: GitHub attributes commits to the token's user. Under a GitHub App
+     * the commits stay the app bot's.
+     */
+    COMMIT_AUTHOR_NAME: z.string().trim().min(1).optional(),
+    COMMIT_AUTHOR_EMAIL: z.string().trim().email().optional(),
 
     // Agents: each one whose credentials are set is offered (agent names: claude-code, gemini, openai).
     ANTHROPIC_API_KEY: z.string().optional(),
+    /** A Claude subscription's token (`claude setup-token`), instead of ANTHROPIC_API_KEY; the key wins when both are set. */
+    CLAUDE_CODE_OAUTH_TOKEN: z.string().optional(),
     ANTHROPIC_BASE_URL: z.string().url().optional(),
     CLAUDE_MODEL: z.string().optional(),
     /** The claude binary: a host path (default: the one from the lockfile) or, for Daytona images, a command name. */
@@ -93,12 +121,31 @@ const WorkerEnv = z
         problem('DAYTONA_SNAPSHOT', 'set exactly one of DAYTONA_SNAPSHOT or DAYTONA_IMAGE with SANDBOX_PROVIDER=daytona');
       }
     }
-    if (!env.ANTHROPIC_API_KEY && !env.GEMINI_API_KEY && !env.OPENAI_MODEL) {
-      problem('ANTHROPIC_API_KEY', 'no agent is configured: set ANTHROPIC_API_KEY, GEMINI_API_KEY, or OPENAI_MODEL (+ OPENAI_API_KEY / OPENAI_BASE_URL)');
+    if (!env.ANTHROPIC_API_KEY && !env.CLAUDE_CODE_OAUTH_TOKEN && !env.GEMINI_API_KEY && !env.OPENAI_MODEL) {
+      problem(
+        'ANTHROPIC_API_KEY',
+        'no agent is configured: set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN), GEMINI_API_KEY, or OPENAI_MODEL (+ OPENAI_API_KEY / OPENAI_BASE_URL)',
+      );
+    }
+    if (env.SANDBOX_PROVIDER === 'daytona' && !env.MODEL_GATEWAY_PUBLIC_URL && !env.ALLOW_MODEL_KEY_IN_SANDBOX) {
+      problem(
+        'MODEL_GATEWAY_PUBLIC_URL',
+        'is required with SANDBOX_PROVIDER=daytona: remote sandboxes reach the model gateway there, so the model keys stay in the worker ' +
+          '(or set ALLOW_MODEL_KEY_IN_SANDBOX=true to hand sandboxes the real keys, the weaker mode)',
+      );
     }
   });
 export type WorkerEnv = z.infer<typeof WorkerEnv>;
 
 export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
-  return parseEnv(WorkerEnv, env);
+  return parseEnv(WorkerEnv, withSeedAliases(env));
+}
+
+/** The original Tiny Backspace named the commit author GITHUB_USERNAME and GITHUB_EMAIL; ours win when both are set. */
+function withSeedAliases(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return {
+    ...env,
+    COMMIT_AUTHOR_NAME: env.COMMIT_AUTHOR_NAME || env.GITHUB_USERNAME || undefined,
+    COMMIT_AUTHOR_EMAIL: env.COMMIT_AUTHOR_EMAIL || env.GITHUB_EMAIL || undefined,
+  };
 }
