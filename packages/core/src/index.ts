@@ -10,3 +10,8 @@ export * from './pipeline/index.js';
 export * from './ports/job-queue.js';
 export * from './ports/agent-catalog.js';
 export * from './ports/model-access.js';
+export * from './redactor.js';
+export * from './redacting-job-event-publisher.js';
+export * from './ports/job-directory.js';
+export * from './ports/submit-rate-limiter.js';
+export * from './rate-limited-error.js';
