@@ -9,6 +9,9 @@ export const ErrorCode = z.enum([
   'not_found',
   'conflict',
   'unauthorized',
+  // a tenant's limits (HTTP 429): submits per minute, and jobs queued or running at once
+  'rate_limited',
+  'too_many_active_jobs',
   // job errors
   'repo_not_found',
   'repo_access_denied',

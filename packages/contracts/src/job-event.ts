@@ -54,6 +54,8 @@ export const JobEvent = z.discriminatedUnion('type', [
     agent: z.string(),
     baseBranch: z.string().optional(),
     draft: z.boolean(),
+    /** The job's owner (see CodeJobData.tenant). */
+    tenant: z.string().optional(),
   }),
   event('job.started', { attempt: z.number().int().positive(), workerId: z.string() }),
   event('job.cancel_requested', {}),

@@ -46,6 +46,8 @@ export const CodeJobData = z.object({
   draft: z.boolean(),
   requestedAt: z.string(),
   requestedBy: z.string().optional(),
+  /** The tenant that submitted the job (its owner); absent on jobs queued before tenants existed. */
+  tenant: z.string().optional(),
   budget: z.object({ maxCostUsd: z.number().optional(), maxTokens: z.number().optional() }).optional(),
 });
 export type CodeJobData = z.infer<typeof CodeJobData>;

@@ -21,6 +21,8 @@ export const JobStatus = z.object({
   error: JobError.nullable(),
   /** Tokens and cost of all attempts so far; null until the agent reports any. */
   usage: Usage.nullable(),
+  /** The tenant that owns the job; null for a job queued before tenants existed (only admins see those). */
+  tenant: z.string().nullable().default(null),
 });
 export type JobStatus = z.infer<typeof JobStatus>;
 
@@ -32,3 +34,26 @@ export const OfferedAgent = z.object({
   defaultModels: z.array(z.string()),
 });
 export type OfferedAgent = z.infer<typeof OfferedAgent>;
+
+/** One entry of `GET /api/jobs`: enough to pick a job out of a list; the full status is one GET away. */
+export const JobSummary = z.object({
+  id: z.string(),
+  state: JobState,
+  agent: z.string(),
+  repoUrl: z.string(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+  prUrl: z.string().nullable(),
+  tenant: z.string().nullable(),
+});
+export type JobSummary = z.infer<typeof JobSummary>;
+
+/** `GET /api/jobs`: newest first; `next_cursor` is opaque, null on the last page. */
+export const JobList = z.object({
+  jobs: z.array(JobSummary),
+  next_cursor: z.string().nullable(),
+});
+export type JobList = z.infer<typeof JobList>;
+
+export const MAX_JOB_LIST_LIMIT = 100;
+export const DEFAULT_JOB_LIST_LIMIT = 20;

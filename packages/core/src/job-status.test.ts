@@ -28,7 +28,7 @@ function fold(events: JobEvent[]): JobStatus[] {
 
 describe('statusPatchFor, folded over a job that is retried and then succeeds', () => {
   const events = [
-    ev({ type: 'job.queued', repoUrl: 'https://github.com/octo/hello', agent: 'claude-code', draft: false }),
+    ev({ type: 'job.queued', repoUrl: 'https://github.com/octo/hello', agent: 'claude-code', draft: false, tenant: 'alice' }),
     ev({ type: 'job.started', attempt: 1, workerId: 'w-1' }),
     ev({ type: 'step.started', step: 'create_sandbox' }),
     ev({ type: 'step.completed', step: 'create_sandbox', durationMs: 40 }),
@@ -60,6 +60,7 @@ describe('statusPatchFor, folded over a job that is retried and then succeeds', 
       result: null,
       error: null,
       usage: null,
+      tenant: 'alice',
     });
   });
 
@@ -153,7 +154,7 @@ describe('statusPatchFor, every event type', () => {
   const error = fatalError;
   // `satisfies` makes this fail to compile when an event type is added without an expectation here.
   const expected = {
-    'job.queued': [{ type: 'job.queued', repoUrl: 'u', agent: 'a', draft: false }, ['id', 'state', 'step', 'attempt', 'repoUrl', 'agent', 'createdAt', 'startedAt', 'finishedAt', 'cancelRequested', 'result', 'error', 'usage']],
+    'job.queued': [{ type: 'job.queued', repoUrl: 'u', agent: 'a', draft: false }, ['id', 'state', 'step', 'attempt', 'repoUrl', 'agent', 'createdAt', 'startedAt', 'finishedAt', 'cancelRequested', 'result', 'error', 'usage', 'tenant']],
     'job.started': [{ type: 'job.started', attempt: 1, workerId: 'w' }, ['state', 'attempt', 'startedAt', 'step', 'error']],
     'job.cancel_requested': [{ type: 'job.cancel_requested' }, ['cancelRequested']],
     'job.retrying': [{ type: 'job.retrying', attempt: 1, error, delayMs: 1 }, ['state', 'error']],

@@ -22,6 +22,7 @@ export function statusPatchFor(event: JobEvent): Partial<JobStatus> {
         result: null,
         error: null,
         usage: null,
+        tenant: event.tenant ?? null,
       };
     case 'job.started':
       return { state: 'running', attempt: event.attempt, startedAt: event.at, step: null, error: null };
