@@ -89,10 +89,10 @@ describe('parseRepoUrl: refused', () => {
 });
 
 describe('parseRepoUrl: edges', () => {
-  it('resolves dot segments before checking, so `..` cannot leave the configured origin and base path', () => {
-    expect(parseRepoUrl('https://github.com/../octo/hello', GITHUB).url).toBe('https://github.com/octo/hello');
-    expect(parseRepoUrl('https://ghe.example.com/git/x/../octo/hello', 'https://ghe.example.com/git').url).toBe(
-      'https://ghe.example.com/git/octo/hello',
+  it('refuses dot segments even where the URL parser would resolve them to a repository on the configured origin', () => {
+    expect(() => parseRepoUrl('https://github.com/../octo/hello', GITHUB)).toThrow(/must be written as https:\/\/github\.com\/<owner>\/<repo>/);
+    expect(() => parseRepoUrl('https://ghe.example.com/git/x/../octo/hello', 'https://ghe.example.com/git')).toThrow(
+      /must be written as https:\/\/ghe\.example\.com\/git\/<owner>\/<repo>/,
     );
   });
 
