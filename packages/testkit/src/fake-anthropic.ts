@@ -46,8 +46,12 @@ interface Turn {
   tool?: ToolCall;
 }
 
-/** Scripts take the working directory, for absolute paths. */
-type Scenario = ModelScenario<Turn, string, { errorType: string }>;
+/**
+ * Scripts take the working directory, for absolute paths. `stall` starts a stream (message_start, some text) and
+ * then sends nothing more until the client goes away: for proving that a proxy passes bytes on as they come and
+ * that cutting a call reaches the model API.
+ */
+type Scenario = ModelScenario<Turn, string, { errorType: string }> | { kind: 'stall' };
 
 const abs = (cwd: string, file: string) => `${cwd.replace(/\/+$/, '')}/${file}`;
 
@@ -113,6 +117,7 @@ const SCENARIOS: Record<string, Scenario> = {
     kind: 'forever',
     turn: (_cwd, n) => ({ text: `Looping, round ${n}.`, tool: { name: 'Bash', input: { command: `echo round-${n}`, description: 'Loop' } } }),
   },
+  stall: { kind: 'stall' },
   http500: { kind: 'error', status: 500, errorType: 'api_error' },
   http401: { kind: 'error', status: 401, errorType: 'authentication_error' },
   http529: { kind: 'error', status: 529, errorType: 'overloaded_error' },
@@ -121,7 +126,10 @@ const SCENARIOS: Record<string, Scenario> = {
 export type FakeAnthropicScenario = keyof typeof SCENARIOS;
 
 /** Every /v1/messages request; `url` is the path with query, as sent (`/v1/messages?beta=true`). */
-export type RecordedAnthropicRequest = RecordedModelRequest;
+export interface RecordedAnthropicRequest extends RecordedModelRequest {
+  /** `stall` only: `Date.now()` when the client's connection closed, the reply still unfinished. */
+  abandonedAt?: number;
+}
 
 /** `url` is for ANTHROPIC_BASE_URL. */
 export type FakeAnthropic = FakeModelApi<RecordedAnthropicRequest>;
@@ -137,7 +145,8 @@ export async function startFakeAnthropic(opts: { apiKey?: string } = {}): Promis
       return;
     }
     const scenarioName = scenarioOf(body);
-    requests.push({ method, url, headers, rawBody, body, scenario: scenarioName });
+    const recorded: RecordedAnthropicRequest = { method, url, headers, rawBody, body, scenario: scenarioName };
+    requests.push(recorded);
 
     if (headers['x-api-key'] !== apiKey) {
       sendJson(res, 401, errorBody('authentication_error', 'invalid x-api-key'));
@@ -150,6 +159,18 @@ export async function startFakeAnthropic(opts: { apiKey?: string } = {}): Promis
     }
     if (scenario.kind === 'error') {
       sendJson(res, scenario.status, errorBody(scenario.errorType, `fake ${scenario.status}`), { 'request-id': `req_fake_err_${scenario.status}` });
+      return;
+    }
+    if (scenario.kind === 'stall') {
+      startEventStream(res);
+      const send = (type: string, data: Record<string, unknown>) => writeEvent(res, JSON.stringify({ type, ...data }), type);
+      const message = { id: `msg_fake_${++messageCounter}`, type: 'message', role: 'assistant', model: 'claude-fake', content: [], stop_reason: null };
+      send('message_start', { message: { ...message, usage: { input_tokens: FAKE_USAGE_PER_CALL.inputTokens, output_tokens: 1 } } });
+      send('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
+      send('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Thinking' } });
+      res.on('close', () => {
+        recorded.abandonedAt = Date.now();
+      });
       return;
     }
 
