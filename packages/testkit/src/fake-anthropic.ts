@@ -134,8 +134,19 @@ export interface RecordedAnthropicRequest extends RecordedModelRequest {
 /** `url` is for ANTHROPIC_BASE_URL. */
 export type FakeAnthropic = FakeModelApi<RecordedAnthropicRequest>;
 
-export async function startFakeAnthropic(opts: { apiKey?: string } = {}): Promise<FakeAnthropic> {
+/**
+ * With `oauthToken`, the fake is a Claude subscription's API: calls must carry that token as a bearer with the
+ * `oauth-2025-04-20` beta flag, as the CLI sends it with CLAUDE_CODE_OAUTH_TOKEN, and an x-api-key is refused.
+ */
+export async function startFakeAnthropic(opts: { apiKey?: string; oauthToken?: string } = {}): Promise<FakeAnthropic> {
   const apiKey = opts.apiKey ?? 'sk-ant-fake-test-key';
+  const authError = (headers: Record<string, string | string[] | undefined>): string | undefined => {
+    if (opts.oauthToken === undefined) return headers['x-api-key'] === apiKey ? undefined : 'invalid x-api-key';
+    if (headers['x-api-key'] !== undefined) return 'an OAuth call must not carry an x-api-key';
+    const beta = String(headers['anthropic-beta'] ?? '').split(',');
+    if (!beta.includes('oauth-2025-04-20')) return 'OAuth authentication is currently not supported (no oauth beta flag)';
+    return headers.authorization === `Bearer ${opts.oauthToken}` ? undefined : 'Invalid bearer token';
+  };
   const requests: RecordedAnthropicRequest[] = [];
   let messageCounter = 0;
 
@@ -148,8 +159,9 @@ export async function startFakeAnthropic(opts: { apiKey?: string } = {}): Promis
     const recorded: RecordedAnthropicRequest = { method, url, headers, rawBody, body, scenario: scenarioName };
     requests.push(recorded);
 
-    if (headers['x-api-key'] !== apiKey) {
-      sendJson(res, 401, errorBody('authentication_error', 'invalid x-api-key'));
+    const refused = authError(headers);
+    if (refused !== undefined) {
+      sendJson(res, 401, errorBody('authentication_error', refused));
       return;
     }
     const scenario = SCENARIOS[scenarioName];
