@@ -13,6 +13,11 @@ const ApiEnv = z.object({
   /** First retry delay; it doubles with each further attempt. */
   JOB_BACKOFF_MS: intFromEnv.min(0).default(15_000),
   SSE_HEARTBEAT_MS: intFromEnv.positive().default(15_000),
+  /**
+   * The longest a request waits for one Redis command. The API's connection queues nothing while Redis is
+   * away, so this only bounds a Redis that is connected but silent (paused, partitioned); past it: 503.
+   */
+  REDIS_COMMAND_TIMEOUT_MS: intFromEnv.positive().default(1_000),
 });
 export type ApiEnv = z.infer<typeof ApiEnv>;
 

@@ -1,7 +1,11 @@
 import type { ErrorCode } from '@tinyb/contracts';
 import { AppError } from '@tinyb/core';
+import { isRedisUnavailableError } from '@tinyb/queue';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from '@tinyb/core';
+
+/** What a 503 tells clients to wait: about how long ioredis takes to notice Redis is back and reconnect. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 
 /** The one mapping from error codes to HTTP statuses. */
 export function httpStatusFor(code: ErrorCode): number {
@@ -16,6 +20,8 @@ export function httpStatusFor(code: ErrorCode): number {
       return 404;
     case 'conflict':
       return 409;
+    case 'unavailable':
+      return 503;
     case 'repo_not_found':
     case 'repo_access_denied':
     case 'branch_not_found':
@@ -36,6 +42,7 @@ export function httpStatusFor(code: ErrorCode): number {
 }
 
 export function sendError(res: Response, code: ErrorCode, message: string, details?: unknown): void {
+  if (code === 'unavailable') res.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
   res.status(httpStatusFor(code)).json({ error: { code, message, ...(details === undefined ? {} : { details }) } });
 }
 
@@ -50,6 +57,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       if (httpStatusFor(err.code) >= 500) logger.error({ err }, 'request failed');
       sendError(res, err.code, err.message);
       return;
+    }
+    // The API's Redis connection fails fast instead of queueing commands while Redis is away (see main.ts):
+    // that is an outage to wait out, not a bug, so the client hears 503 and when to try again.
+    if (isRedisUnavailableError(err)) {
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'request failed: redis unavailable');
+      return sendError(res, 'unavailable', 'the service cannot reach its database right now; try again shortly');
     }
     // body-parser marks its own errors with `type` and `status`.
     const type = typeof err === 'object' && err !== null && 'type' in err ? err.type : undefined;

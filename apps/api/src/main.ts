@@ -15,7 +15,10 @@ runMain(async () => {
   const logger = createLogger({ name: 'api', level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? env.NODE_ENV !== 'production' });
   const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
-  const redis = createRedisConnection(env.REDIS_URL, logger);
+  // Fail fast: a request must answer 503 while Redis is away, not wait in ioredis' offline queue. The Queue
+  // inside CodeJobQueue only adds and reads (BullMQ's "failing fast when Redis is down" pattern); the events'
+  // subscriber is a duplicate, and its followers retry their reads until Redis is back.
+  const redis = createRedisConnection(env.REDIS_URL, logger, { failFastAfterMs: env.REDIS_COMMAND_TIMEOUT_MS });
   await waitForRedis(redis, env.REDIS_STARTUP_TIMEOUT_MS);
   const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, attempts: env.JOB_ATTEMPTS, backoffDelayMs: env.JOB_BACKOFF_MS, logger });
   const events = new RedisJobEvents({ redis, keyPrefix: env.REDIS_PREFIX, retentionMs: env.EVENTS_RETENTION_MS, logger });

@@ -12,6 +12,8 @@ export const ErrorCode = z.enum([
   // a tenant's limits (HTTP 429): submits per minute, and jobs queued or running at once
   'rate_limited',
   'too_many_active_jobs',
+  // the service cannot reach what it stands on (Redis) right now: retry after a moment (HTTP 503)
+  'unavailable',
   // job errors
   'repo_not_found',
   'repo_access_denied',

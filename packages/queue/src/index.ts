@@ -9,6 +9,7 @@ export {
 export { listenForCancelRequests, type CancelListener, type CancelListenerDeps } from './cancel-listener.js';
 export { createCodeWorker, codeWorkerOptions, type CodeJobProcessor, type CodeWorkerOptions } from './code-worker.js';
 export { DEFAULT_QUEUE_PREFIX } from './queue-keys.js';
-export { createRedisConnection, waitForRedis } from './create-redis-connection.js';
+export { createRedisConnection, waitForRedis, type RedisConnectionBehaviour } from './create-redis-connection.js';
+export { isRedisUnavailableError } from './redis-unavailable.js';
 export { WorkerRegistry, WorkerAdvertisement, type WorkerRegistryDeps } from './worker-registry.js';
 export { RedisLease } from './redis-lease.js';

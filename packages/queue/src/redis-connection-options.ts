@@ -15,8 +15,8 @@ export interface RedisConnectionOptions {
   tls?: { servername: string };
   /**
    * Always null: BullMQ refuses a Worker connection with any other value, and a command queued while Redis
-   * is away should wait for it to come back rather than fail a job. Checks that must answer quickly
-   * (`/ready`) put their own timeout around the command.
+   * is away should wait for it to come back rather than fail a job. Connections that must answer quickly
+   * (the API's) add `createRedisConnection`'s `failFastAfterMs` instead.
    */
   maxRetriesPerRequest: null;
 }
