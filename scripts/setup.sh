@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Tiny Backspace needs on a fresh Debian/Ubuntu machine with Node 20:
-# git and bubblewrap (the local sandbox), redis-server when no Redis answers, pnpm 12.4.2, and the
+# git, bubblewrap and socat (the local sandbox), redis-server when no Redis answers, pnpm 12.4.2, and the
 # workspace's packages (including the Claude Code CLI) from the lockfile. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,8 @@ PNPM_VERSION=12.4.2
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+# The sandboxes' only way out: a relay from their own loopback to the worker's Unix sockets.
+command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v tar >/dev/null 2>&1 || missing+=(tar)
 if ! command -v redis-server >/dev/null 2>&1 && ! command -v redis-cli >/dev/null 2>&1; then missing+=(redis-server); fi
 if [ ${#missing[@]} -gt 0 ]; then

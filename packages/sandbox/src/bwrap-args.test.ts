@@ -7,14 +7,16 @@ describe('bwrapArgs', () => {
     cwd: '/workspace/repo',
     toolPaths: ['/tmp/tools/claude'],
     etcEntries: ['/etc/hosts'],
+    socketBinds: [{ hostPath: '/var/run/gateway.sock', sandboxPath: '/run/tinyb/4000.sock' }],
     uid: 1000,
     gid: 1000,
     hostname: 'sandbox',
   });
   const at = (...seq: string[]): number => args.findIndex((_, i) => seq.every((s, j) => args[i + j] === s));
 
-  it('jails the command as an unprivileged user in its own namespaces, network shared', () => {
-    for (const seq of [['--unshare-all'], ['--share-net'], ['--uid', '1000'], ['--gid', '1000'], ['--cap-drop', 'ALL'], ['--die-with-parent'], ['--new-session']]) {
+  it('jails the command as an unprivileged user in its own namespaces, network included', () => {
+    expect(args).not.toContain('--share-net');
+    for (const seq of [['--unshare-all'], ['--uid', '1000'], ['--gid', '1000'], ['--cap-drop', 'ALL'], ['--die-with-parent'], ['--new-session']]) {
       expect(at(...seq)).toBeGreaterThanOrEqual(0);
     }
   });
@@ -23,6 +25,8 @@ describe('bwrapArgs', () => {
     expect(at('--ro-bind', '/tmp/tools/claude', '/tmp/tools/claude')).toBeGreaterThan(at('--tmpfs', '/tmp'));
     expect(at('--bind', '/tmp/sandboxes/job-1-abc', '/workspace')).toBeGreaterThan(at('--tmpfs', '/tmp'));
     expect(at('--remount-ro', '/')).toBeGreaterThan(at('--ro-bind', '/tmp/tools/claude', '/tmp/tools/claude'));
+    expect(at('--bind', '/var/run/gateway.sock', '/run/tinyb/4000.sock')).toBeGreaterThan(at('--tmpfs', '/tmp'));
+    expect(at('--remount-ro', '/')).toBeGreaterThan(at('--bind', '/var/run/gateway.sock', '/run/tinyb/4000.sock'));
     expect(args.slice(-3)).toEqual(['--chdir', '/workspace/repo', '--']);
   });
 

@@ -38,6 +38,8 @@ export interface BwrapArgsInput {
   /** Host paths bound read-only at the same path. */
   toolPaths: readonly string[];
   etcEntries: readonly string[];
+  /** Host Unix sockets bound at the given sandbox paths: the sandbox's only ways out (see `SandboxNetwork`). */
+  socketBinds: ReadonlyArray<{ hostPath: string; sandboxPath: string }>;
   uid: number;
   gid: number;
   hostname: string;
@@ -53,9 +55,9 @@ export interface BwrapArgsInput {
  */
 export function bwrapArgs(input: BwrapArgsInput): string[] {
   const args = [
-    // Own user, PID, IPC, UTS, cgroup and mount namespaces; the network is shared so agents reach their model API.
+    // Own user, PID, IPC, UTS, cgroup, mount and network namespaces. The network namespace holds only `lo`
+    // (bwrap brings it up): the host's loopback, its other addresses and DNS are out of reach.
     '--unshare-all',
-    '--share-net',
     '--unshare-user',
     '--disable-userns', // no nested user namespaces: they are the usual door to kernel bugs
     '--cap-drop', 'ALL',
@@ -83,6 +85,8 @@ export function bwrapArgs(input: BwrapArgsInput): string[] {
   );
   // After the tmpfs: a tool under /tmp (or under any other mount point above) would otherwise be hidden.
   for (const toolPath of input.toolPaths) args.push('--ro-bind', toolPath, toolPath);
+  // Not `--bind-try`: a missing socket should fail the command loudly, not leave it without its model API.
+  for (const socket of input.socketBinds) args.push('--bind', socket.hostPath, socket.sandboxPath);
   // Last, because mount points can no longer be created in them afterwards: without these, a command could
   // write a fake /etc/resolv.conf or new top-level directories.
   args.push('--remount-ro', '/etc', '--remount-ro', '/');

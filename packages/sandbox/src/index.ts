@@ -12,3 +12,8 @@ export {
 export { DaytonaSandbox } from './daytona/daytona-sandbox.js';
 export { SandboxReaper, type SandboxReaperDeps, type SweepResult, type ReapReason } from './daytona/sandbox-reaper.js';
 export { toSandboxError as daytonaErrorToAppError } from './daytona/daytona-error.js';
+export { SandboxNetwork, sandboxSocketDir, type SandboxNetworkOptions, type SandboxPortForward } from './sandbox-network.js';
+export { EgressProxy, type EgressProxyOptions, type ResolvedAddress } from './egress-proxy.js';
+export { EgressAllowList, defaultEgressPorts } from './egress-allow-list.js';
+export { isNonPublicAddress } from './non-public-address.js';
+export { findExecutable } from './find-executable.js';

@@ -5,8 +5,10 @@ import path from 'node:path';
 import { AppError, throwIfAborted, type SandboxProvider, type SandboxSpec } from '@tinyb/core';
 import { defaultEtcEntries } from './bwrap-args.js';
 import { findBwrap } from './find-bwrap.js';
+import { findExecutable } from './find-executable.js';
 import { LocalSandbox, type LocalIsolation } from './local-sandbox.js';
 import { removeTree } from './remove-tree.js';
+import { SandboxNetwork, type SandboxNetworkOptions } from './sandbox-network.js';
 
 export interface LocalSandboxProviderOptions {
   /**
@@ -34,6 +36,14 @@ export interface LocalSandboxProviderOptions {
   killGraceMs?: number;
   /** Host /etc entries the sandbox sees (read-only, when present). Default `defaultEtcEntries`. */
   etcEntries?: readonly string[];
+  /**
+   * Under bwrap every command has a network of its own with only a loopback: by default it reaches nothing.
+   * These host Unix sockets are relayed onto that loopback (the model gateway, the egress proxy). Ignored with
+   * `isolation: 'none'`, where commands share the host's network.
+   */
+  network?: SandboxNetworkOptions;
+  /** The relay run inside the sandbox for `network`; default the first `socat` on `searchPath`. */
+  socatPath?: string;
 }
 
 const unavailableHint = 'install it or set SANDBOX_ALLOW_UNISOLATED=true to run agents without isolation';
@@ -55,6 +65,7 @@ export class LocalSandboxProvider implements SandboxProvider {
   private readonly maxFileBytes: number;
   private readonly killGraceMs: number;
   private readonly etcEntries: readonly string[];
+  private readonly network: SandboxNetwork;
 
   constructor(opts: LocalSandboxProviderOptions = {}) {
     this.isolation = opts.isolation ?? 'bwrap';
@@ -75,6 +86,12 @@ export class LocalSandboxProvider implements SandboxProvider {
         throw new AppError('sandbox_unavailable', `bubblewrap (bwrap) is not installed; ${unavailableHint}`);
       }
     }
+    const forwarding = this.isolation === 'bwrap' && (opts.network?.forwards?.length || opts.network?.httpProxy);
+    const socatPath = forwarding ? (opts.socatPath ?? findExecutable('socat', opts.searchPath)) : undefined;
+    if (forwarding && (socatPath === undefined || !isExecutable(socatPath))) {
+      throw new AppError('sandbox_unavailable', 'socat is not installed; the sandbox needs it to reach the sockets in `network` (apt-get install socat)');
+    }
+    this.network = new SandboxNetwork(this.isolation === 'bwrap' ? { ...opts.network, socatPath } : {});
   }
 
   /** Constructs and `check()`s: what a worker calls at startup. */
@@ -169,6 +186,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       bwrapPath: this.bwrapPath,
       toolPaths: [...spec.toolPaths],
       etcEntries: this.etcEntries,
+      network: this.network,
       uid: this.uid,
       gid: this.gid,
     };

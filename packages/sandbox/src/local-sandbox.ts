@@ -3,6 +3,7 @@ import { AppError, type ExecOptions, type ExecResult, type Sandbox } from '@tiny
 import { bwrapArgs, sandboxPasswd } from './bwrap-args.js';
 import { removeTree } from './remove-tree.js';
 import { runProcess, type RunningProcess } from './run-process.js';
+import type { SandboxNetwork } from './sandbox-network.js';
 import { WorkspaceFiles } from './workspace-files.js';
 
 /** Commands find the usual system tools; callers that need more (an agent CLI's bin) pass their own PATH. */
@@ -14,6 +15,8 @@ export type LocalIsolation =
       bwrapPath: string;
       toolPaths: readonly string[];
       etcEntries: readonly string[];
+      /** Every command gets its own network namespace; these are its only ways out. */
+      network: SandboxNetwork;
       uid: number;
       gid: number;
     }
@@ -33,9 +36,9 @@ export interface LocalSandboxOptions {
 
 /**
  * One job's sandbox on this machine. Under bwrap, a command sees a read-only system, its workspace, a private
- * /tmp and nothing else of the host; it runs as an unprivileged user in its own namespaces (the network
- * excepted), and dies with its bwrap process. Without isolation it is only a cleared environment, a working
- * directory and a process group.
+ * /tmp and nothing else of the host; it runs as an unprivileged user in its own namespaces (network included:
+ * only its own loopback and the forwarded sockets of `SandboxNetwork`), and dies with its bwrap process.
+ * Without isolation it is only a cleared environment, a working directory and a process group, on the host's network.
  */
 export class LocalSandbox implements Sandbox {
   readonly id: string;
@@ -59,7 +62,9 @@ export class LocalSandbox implements Sandbox {
     const [command, ...args] = argv;
     if (command === undefined || command === '') throw new AppError('sandbox_failed', 'exec needs a command');
     const cwd = path.posix.resolve(this.workspaceDir, opts.cwd ?? '.');
-    const env: Record<string, string> = { PATH: defaultPath, HOME: this.workspaceDir, ...opts.env };
+    const { isolation } = this.opts;
+    const networkEnv = isolation.kind === 'bwrap' ? isolation.network.defaultEnv : {};
+    const env: Record<string, string> = { PATH: defaultPath, HOME: this.workspaceDir, ...networkEnv, ...opts.env };
     const common = {
       env,
       timeoutMs: opts.timeoutMs,
@@ -69,7 +74,6 @@ export class LocalSandbox implements Sandbox {
       killGraceMs: this.opts.killGraceMs,
     };
 
-    const { isolation } = this.opts;
     const running =
       isolation.kind === 'bwrap'
         ? runProcess({
@@ -82,12 +86,12 @@ export class LocalSandbox implements Sandbox {
                 cwd,
                 toolPaths: isolation.toolPaths,
                 etcEntries: isolation.etcEntries,
+                socketBinds: isolation.network.socketBinds,
                 uid: isolation.uid,
                 gid: isolation.gid,
                 hostname: 'sandbox',
               }),
-              command,
-              ...args,
+              ...isolation.network.wrap([command, ...args]),
             ],
             fdData: sandboxPasswd({ uid: isolation.uid, gid: isolation.gid, home: env.HOME ?? this.workspaceDir }),
           })
