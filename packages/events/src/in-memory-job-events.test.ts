@@ -3,7 +3,7 @@ import { InMemoryJobEvents } from './in-memory-job-events.js';
 
 jobEventsContract('InMemoryJobEvents', () => {
   const events = new InMemoryJobEvents();
-  return { events, close: () => events.close() };
+  return { events, directory: events, close: () => events.close() };
 });
 
 describe('InMemoryJobEvents', () => {

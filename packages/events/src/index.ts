@@ -1,4 +1,5 @@
 export { RedisJobEvents, type RedisJobEventsDeps } from './redis-job-events.js';
 export { InMemoryJobEvents } from './in-memory-job-events.js';
 export { parseStreamId, compareStreamIds, type StreamIdParts } from './stream-id.js';
-export { jobEventKeys } from './job-event-keys.js';
+export { jobEventKeys, jobIndexKeys } from './job-event-keys.js';
+export { RedisJobDirectory, type RedisJobDirectoryDeps } from './redis-job-directory.js';

@@ -3,13 +3,16 @@ import type { StoredJobEvent } from '@tinyb/core';
 import { jobEventsContract } from '@tinyb/testkit/job-events-contract';
 import { RedisFixture } from '@tinyb/testkit/redis';
 import { jobEventKeys } from './job-event-keys.js';
+import { RedisJobDirectory } from './redis-job-directory.js';
 import { RedisJobEvents, type RedisJobEventsDeps } from './redis-job-events.js';
 
 jobEventsContract('RedisJobEvents', () => {
   const fixture = new RedisFixture('events-contract');
-  const events = new RedisJobEvents({ redis: fixture.connect(), keyPrefix: fixture.prefix });
+  const redis = fixture.connect();
+  const events = new RedisJobEvents({ redis, keyPrefix: fixture.prefix });
   return {
     events,
+    directory: new RedisJobDirectory({ redis, keyPrefix: fixture.prefix }),
     close: async () => {
       await events.close();
       await fixture.cleanup();

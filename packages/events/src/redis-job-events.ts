@@ -12,6 +12,7 @@ import {
 } from '@tinyb/core';
 import { decodeEvent, decodeStatus, stampEvent, statusFieldsFor } from './job-event-codec.js';
 import { jobEventKeys } from './job-event-keys.js';
+import { addIndexWrites, ownerFromStatusField } from './job-index-writes.js';
 import { NotificationHub } from './notification-hub.js';
 import { parseStreamId } from './stream-id.js';
 import { Wakeup } from './wakeup.js';
@@ -96,11 +97,20 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
     const keys = jobEventKeys(this.prefix, jobId);
     const fields = statusFieldsFor(event);
     const ttlMs = isTerminalEvent(event) ? this.retentionMs : this.activeTtlMs;
+    // The owner never changes once job.queued set it, so reading it outside the transaction is safe.
+    const owner = isTerminalEvent(event) ? ownerFromStatusField(await this.redis.hget(keys.status, 'tenant')) : undefined;
     const tx = this.redis
       .multi()
       .xadd(keys.events, 'MAXLEN', '~', this.maxLen, '*', 'data', JSON.stringify(event));
     if (Object.keys(fields).length > 0) tx.hset(keys.status, fields);
     tx.pexpire(keys.events, ttlMs).pexpire(keys.status, ttlMs).publish(keys.notify, '1');
+    addIndexWrites(tx, event, {
+      prefix: this.prefix,
+      owner,
+      nowMs: this.now().getTime(),
+      horizonMs: this.activeTtlMs + this.retentionMs,
+      activeTtlMs: this.activeTtlMs,
+    });
     const results = await tx.exec();
     if (results === null) throw new AppError('internal', 'event transaction was aborted', { retryable: true });
     for (const [err] of results) if (err) throw new AppError('internal', err.message, { retryable: true, cause: err });

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { NewJobEvent } from '@tinyb/contracts';
-import type { JobEventPublisher, JobEventSubscriber, JobStatusReader, StoredJobEvent } from '@tinyb/core';
+import type { ActiveJobSlots, JobDirectory, JobEventPublisher, JobEventSubscriber, JobStatusReader, StoredJobEvent } from '@tinyb/core';
 
 export type JobEventsUnderTest = JobEventPublisher & JobEventSubscriber & JobStatusReader;
 
 export interface JobEventsSubject {
   events: JobEventsUnderTest;
+  /** Lists and counts the jobs `events` records (for Redis: a RedisJobDirectory on the same prefix). */
+  directory: JobDirectory & ActiveJobSlots;
   /** Closes whatever the subject opened (called in afterEach). */
   close(): Promise<void>;
 }
@@ -46,12 +48,14 @@ export function jobEventsContract(name: string, makeSubject: () => Promise<JobEv
   describe(`${name} (JobEvents contract)`, () => {
     let subject: JobEventsSubject;
     let events: JobEventsUnderTest;
+    let directory: JobDirectory & ActiveJobSlots;
     // Every test's subscriptions end on their own; this bounds a broken implementation instead of hanging jest.
     let guard: AbortController;
 
     beforeEach(async () => {
       subject = await makeSubject();
       events = subject.events;
+      directory = subject.directory;
       guard = new AbortController();
     });
     afterEach(async () => {
@@ -227,6 +231,109 @@ export function jobEventsContract(name: string, makeSubject: () => Promise<JobEv
       await events.publish(jobId, { type: 'job.started', attempt: 1, workerId: 'w1' });
       await events.publish(jobId, { type: 'job.failed', error: { code: 'clone_failed', message: 'no', step: 'clone' } });
       expect(await events.getStatus(jobId)).toMatchObject({ state: 'failed', error: { code: 'clone_failed', step: 'clone' }, result: null });
+    });
+
+    // Tenants are unique per test, so the listings see only this test's jobs whatever the store holds.
+    const newTenant = (): string => `t${randomUUID().slice(0, 8)}`;
+    const queuedFor = (tenant: string): NewJobEvent => ({ ...queued, tenant });
+    const listAll = async (query: Parameters<JobDirectory['listJobs']>[0]): Promise<string[][]> => {
+      const pages: string[][] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await directory.listJobs({ ...query, ...(cursor === undefined ? {} : { cursor }) });
+        pages.push(page.jobs.map((j) => j.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined && pages.length < 50);
+      return pages;
+    };
+
+    it('records the owner of a job in its status', async () => {
+      const tenant = newTenant();
+      const jobId = newJobId();
+      await events.publish(jobId, queuedFor(tenant));
+      expect(await events.getStatus(jobId)).toMatchObject({ id: jobId, tenant });
+      const anonymous = newJobId();
+      await events.publish(anonymous, queued);
+      expect(await events.getStatus(anonymous)).toMatchObject({ id: anonymous, tenant: null });
+    });
+
+    it("lists a tenant's jobs newest first, only theirs, in pages that neither repeat nor skip", async () => {
+      const [alice, bob] = [newTenant(), newTenant()];
+      const aliceJobs: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const jobId = newJobId();
+        await events.publish(jobId, queuedFor(alice));
+        aliceJobs.unshift(jobId);
+        await events.publish(newJobId(), queuedFor(bob));
+        // Jobs of one millisecond are ordered by id, not by arrival: keep the creation times apart.
+        await sleep(2);
+      }
+      const pages = await listAll({ tenant: alice, limit: 3 });
+      expect(pages.map((p) => p.length)).toEqual([3, 3, 1]);
+      expect(pages.flat()).toEqual(aliceJobs);
+      const one = await directory.listJobs({ tenant: alice, limit: 7 });
+      expect(one.jobs.map((j) => j.id)).toEqual(aliceJobs);
+      expect(one.nextCursor).toBeNull();
+      expect(one.jobs.every((j) => j.tenant === alice)).toBe(true);
+      // Everyone's: both tenants' jobs, still newest first.
+      const all = (await directory.listJobs({ limit: 100 })).jobs.filter((j) => j.tenant === alice || j.tenant === bob);
+      expect(all).toHaveLength(14);
+      expect(all.map((j) => j.createdAt)).toEqual([...all.map((j) => j.createdAt)].sort().reverse());
+    });
+
+    it('filters a listing by state, paging over the jobs that do not match', async () => {
+      const tenant = newTenant();
+      const done: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const jobId = newJobId();
+        await events.publish(jobId, queuedFor(tenant));
+        await sleep(2);
+        if (i % 2 === 0) {
+          await events.publish(jobId, succeeded);
+          done.unshift(jobId);
+        }
+      }
+      expect((await listAll({ tenant, state: 'succeeded', limit: 2 })).flat()).toEqual(done);
+      const queuedOnes = await directory.listJobs({ tenant, state: 'queued', limit: 10 });
+      expect(queuedOnes.jobs).toHaveLength(3);
+      expect(queuedOnes.jobs.every((j) => j.state === 'queued')).toBe(true);
+      expect(await directory.listJobs({ tenant, state: 'running', limit: 10 })).toEqual({ jobs: [], nextCursor: null });
+    });
+
+    it('refuses a cursor it did not hand out', async () => {
+      for (const cursor of ['', 'garbage', Buffer.from('1:x').toString('base64url'), '!!!']) {
+        await expect(directory.listJobs({ limit: 5, cursor })).rejects.toMatchObject({ code: 'invalid_request' });
+      }
+    });
+
+    it('counts active jobs per tenant: queued and running hold a slot, a terminal event frees it', async () => {
+      const [alice, bob] = [newTenant(), newTenant()];
+      const ids = [newJobId(), newJobId(), newJobId()];
+      expect(await directory.claimActiveSlot(alice, ids[0]!, 2)).toBe(true);
+      await events.publish(ids[0]!, queuedFor(alice));
+      expect(await directory.claimActiveSlot(alice, ids[1]!, 2)).toBe(true);
+      await events.publish(ids[1]!, queuedFor(alice));
+      await events.publish(ids[1]!, { type: 'job.started', attempt: 1, workerId: 'w' });
+      expect(await directory.claimActiveSlot(alice, ids[2]!, 2)).toBe(false);
+      // Another tenant has slots of its own.
+      expect(await directory.claimActiveSlot(bob, newJobId(), 2)).toBe(true);
+      // Failure frees the running job's slot; cancellation the queued one's.
+      await events.publish(ids[1]!, { type: 'job.failed', error: { code: 'agent_failed', message: 'x' } });
+      expect(await directory.claimActiveSlot(alice, ids[2]!, 2)).toBe(true);
+      await events.publish(ids[2]!, queuedFor(alice));
+      expect(await directory.claimActiveSlot(alice, newJobId(), 2)).toBe(false);
+      await events.publish(ids[0]!, { type: 'job.cancelled' });
+      const last = newJobId();
+      expect(await directory.claimActiveSlot(alice, last, 2)).toBe(true);
+      // A claim given back (the job was never queued) frees its slot too.
+      await directory.releaseActiveSlot(alice, last);
+      expect(await directory.claimActiveSlot(alice, newJobId(), 2)).toBe(true);
+    });
+
+    it('admits no more than max among claims racing for the last slots', async () => {
+      const tenant = newTenant();
+      const results = await Promise.all(Array.from({ length: 10 }, () => directory.claimActiveSlot(tenant, newJobId(), 3)));
+      expect(results.filter(Boolean)).toHaveLength(3);
     });
   });
 }
