@@ -45,7 +45,7 @@ describe('GitHubHost with GitHub App credentials, against the fake GitHub', () =
   let logLines: string[];
   let logger: Logger;
 
-  const appCredentials = (overrides: { appId?: number; privateKey?: string; refreshBeforeExpiryMs?: number } = {}): GitHubAppCredentials =>
+  const appCredentials = (overrides: { appId?: number; privateKey?: string; refreshBeforeExpiryMs?: number; onToken?: (token: string) => void } = {}): GitHubAppCredentials =>
     new GitHubAppCredentials({ appId: APP_ID, privateKey, apiUrl: gh.apiUrl, ...fast, logger, ...overrides });
   const appHost = (credentials = appCredentials()): GitHubHost => new GitHubHost({ credentials, gitUrl: gh.url, logger });
 
@@ -187,6 +187,17 @@ describe('GitHubHost with GitHub App credentials, against the fake GitHub', () =
     expect(b.token).not.toBe(a.token);
     expect(await credentials.forRepo(widgets, jobA)).toBe(a);
     expect(gh.accessTokenRequests).toHaveLength(2);
+  });
+
+  it('hands every minted token to onToken before it is used, so the worker can register it with its redactor', async () => {
+    const seen: string[] = [];
+    const credentials = appCredentials({ onToken: (token) => seen.push(token) });
+    const a = await credentials.forRepo(widgets, new AbortController().signal);
+    const b = await credentials.forRepo(gadgets, new AbortController().signal);
+    await credentials.forRepo(widgets, signal);
+    expect(seen).toEqual(gh.installationTokens().map((t) => t.token));
+    expect(seen).toHaveLength(3);
+    expect(seen.slice(0, 2)).toEqual([a.token, b.token]);
   });
 
   it('replaces a token GitHub no longer accepts (expired or revoked) and tries once more', async () => {

@@ -15,6 +15,11 @@ export interface GitHubAppCredentialsOptions extends GitHubOctokitSettings {
    * unless given. It must outlast the longest single GitHost call (a clone, one commit's blob uploads).
    */
   refreshBeforeExpiryMs?: number;
+  /**
+   * Called with each installation token as soon as it is minted, before it is used or logged anywhere: the
+   * worker registers it with its redactor (`redactor.add`), so the token is removed from events and logs.
+   */
+  onToken?: (token: string) => void;
 }
 
 /**
@@ -47,12 +52,14 @@ export class GitHubAppCredentials implements GitHubCredentials {
   private readonly settings: GitHubOctokitSettings;
   private readonly refreshBeforeExpiryMs: number;
   private readonly logger: Logger;
+  private readonly onToken: (token: string) => void;
   private readonly cacheByJob = new WeakMap<AbortSignal, Map<string, CachedToken>>();
   /** Tokens GitHub refused, by repo; bounded by how many tokens are ever refused, which is rare. */
   private readonly refused = new Set<string>();
 
   constructor(opts: GitHubAppCredentialsOptions) {
-    const { appId, privateKey, refreshBeforeExpiryMs, ...settings } = opts;
+    const { appId, privateKey, refreshBeforeExpiryMs, onToken, ...settings } = opts;
+    this.onToken = onToken ?? (() => undefined);
     this.appId = String(appId);
     if (!/^\d+$/.test(this.appId)) throw new Error('GitHub App id (GITHUB_APP_ID) must be a number');
     // Checked here so a broken key stops the worker at start, not each job at its first GitHub call.
@@ -131,6 +138,7 @@ export class GitHubAppCredentials implements GitHubCredentials {
       throw this.failure('apps.createInstallationAccessToken', err, signal);
     }
 
+    this.onToken(data.token);
     const expiresAtMs = Date.parse(data.expires_at);
     if (!Number.isFinite(expiresAtMs)) {
       throw new AppError('git_host_failed', `GitHub returned an installation token for ${where} without a valid expires_at`, { retryable: true });
