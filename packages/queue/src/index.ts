@@ -13,3 +13,4 @@ export { createRedisConnection, waitForRedis, type RedisConnectionBehaviour } fr
 export { isRedisUnavailableError } from './redis-unavailable.js';
 export { WorkerRegistry, WorkerAdvertisement, type WorkerRegistryDeps } from './worker-registry.js';
 export { RedisLease } from './redis-lease.js';
+export { RedisSubmitRateLimiter, type RedisSubmitRateLimiterDeps } from './redis-submit-rate-limiter.js';
