@@ -49,9 +49,8 @@ export class CallUsageReader {
   /** The call's counts once its response has ended (or was cut): null when the response showed none. */
   finish(): TokenCounts | null {
     if (this.sse) {
-      this.sse.parser.feed(this.sse.decoder.end());
-      // A last event without its blank line still counts: its bytes reached the client.
-      this.sse.parser.reset({ consume: true });
+      // A cut stream's last event may lack its blank line; what it reports was still spent upstream.
+      this.sse.parser.feed(`${this.sse.decoder.end()}\n\n`);
     } else if (!this.jsonOverflow && this.json.length > 0) {
       this.observeText(Buffer.concat(this.json).toString('utf8'));
     }
