@@ -2,3 +2,4 @@ export * from './create-logger.js';
 export * from './parse-env.js';
 export * from './env-schemas.js';
 export * from './load-dot-env.js';
+export * from './register-env-secrets.js';
