@@ -26,6 +26,27 @@ export class NotificationHub {
     this.logger.warn({ err: err.message }, 'event notification redis error');
   };
 
+  /**
+   * After a reconnect, ioredis resubscribes every channel, but whatever was published while the connection
+   * was down was never announced. So every follower is told to look again, once a PING sent after the
+   * resubscription has come back (commands on one connection answer in order, so the channels are live by
+   * then and nothing published after the follower's read can go unannounced). Also runs on the first
+   * connect, where it costs one spurious read.
+   */
+  private readonly onReady = (): void => {
+    const connection = this.connection;
+    // 'ready' is emitted before ioredis sends the resubscriptions: let it send them first.
+    setImmediate(() => {
+      if (connection === undefined || this.connection !== connection) return;
+      connection.ping().then(
+        () => {
+          for (const channel of this.channels.values()) for (const listener of channel.listeners) listener();
+        },
+        () => undefined,
+      );
+    });
+  };
+
   constructor(
     private readonly connect: () => Redis,
     private readonly logger: Logger = silentLogger,
@@ -74,6 +95,7 @@ export class NotificationHub {
     const connection = this.connection;
     connection?.off('message', this.onMessage);
     connection?.off('error', this.onError);
+    connection?.off('ready', this.onReady);
     this.connection = undefined;
     this.channels.clear();
     return connection;
@@ -85,6 +107,7 @@ export class NotificationHub {
       this.connection.on('message', this.onMessage);
       // ioredis reconnects and resubscribes by itself; a listener keeps each failed attempt from being "unhandled".
       this.connection.on('error', this.onError);
+      this.connection.on('ready', this.onReady);
     }
     return this.connection;
   }

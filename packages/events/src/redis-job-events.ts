@@ -18,6 +18,8 @@ import { parseStreamId } from './stream-id.js';
 import { Wakeup } from './wakeup.js';
 
 const HOUR_MS = 60 * 60 * 1000;
+const RETRY_FIRST_DELAY_MS = 100;
+const RETRY_MAX_DELAY_MS = 2_000;
 
 export interface RedisJobEventsDeps {
   /** A normal connection (XADD, XRANGE, HSET, PUBLISH). The caller owns it: `close()` leaves it open. */
@@ -165,14 +167,17 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
     if (stopped()) return;
     const keys = jobEventKeys(this.prefix, jobId);
     const wakeup = new Wakeup();
+    const retry = <T>(attempt: () => Promise<T>) => this.retryWhileRedisIsAway(jobId, attempt, wakeup, stops);
     // Subscribe before the first read: an event published in between is then both in the read or
     // after it, and announced to us, so it can be neither lost nor (thanks to `last`) delivered twice.
-    const leave = await this.hub.join(keys.notify, () => wakeup.notify());
+    const leave = await retry(() => this.hub.join(keys.notify, () => wakeup.notify()));
+    if (leave === undefined) return;
     try {
       let last = afterId;
       for (;;) {
         if (stopped()) return;
-        const entries = await this.readAfter(keys.events, last);
+        const entries = await retry(() => this.readAfter(keys.events, last));
+        if (entries === undefined) return;
         for (const { id, event } of entries) {
           last = id;
           if (event === undefined) {
@@ -189,6 +194,36 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
       await leave();
     }
   }
+
+  /**
+   * Runs `attempt` until it succeeds or the follower stops (then resolves undefined), waiting 100 ms, 200 ms, …
+   * up to 2 s between tries; a notification (the hub announces every reconnect) cuts a wait short. A live
+   * follower outlives a Redis outage this way: ending it would end the client's stream with no terminal
+   * event, and the client's reconnect would meet the same outage. Every error is retried: the only ones a
+   * read of our own keys meets are Redis being away, restarting or loading its data.
+   */
+  private async retryWhileRedisIsAway<T>(
+    jobId: string,
+    attempt: () => Promise<T>,
+    wakeup: Wakeup,
+    stops: readonly AbortSignal[],
+  ): Promise<T | undefined> {
+    for (let failures = 0, delayMs = RETRY_FIRST_DELAY_MS; ; failures++, delayMs = Math.min(delayMs * 2, RETRY_MAX_DELAY_MS)) {
+      try {
+        const result = await attempt();
+        if (failures > 0) this.logger.info({ jobId, failures }, 'job event follower reached redis again');
+        return result;
+      } catch (err) {
+        if (stops.some((s) => s.aborted)) return undefined;
+        if (failures === 0) this.logger.warn({ jobId, err: errorMessage(err) }, 'job event follower cannot reach redis; retrying');
+        await wakeup.wait(delayMs, stops);
+      }
+    }
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** A stream entry, parsed once; `event` is undefined when the entry is not a valid JobEvent. */
