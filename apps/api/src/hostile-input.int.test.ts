@@ -1,0 +1,156 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { HOSTILE_REPO_URLS } from '@tinyb/contracts/hostile-repo-urls';
+import { silentLogger } from '@tinyb/core';
+import { RedisJobEvents } from '@tinyb/events';
+import { CodeJobQueue, WorkerRegistry } from '@tinyb/queue';
+import { RedisFixture } from '@tinyb/testkit/redis';
+import { createApp, type ApiConfig } from './create-app.js';
+
+type Redis = ReturnType<RedisFixture['connect']>;
+
+/**
+ * Every hostile `repo_url` of the shared corpus, sent to the real app on a real Redis: each must be a 400
+ * in the error shape, and none may leave a trace in Redis (no job, no event stream, no status).
+ */
+
+const config: Omit<ApiConfig, 'githubUrl'> = {
+  name: 'tiny-backspace',
+  version: '0.0.0-test',
+  defaultAgent: 'claude-code',
+  sseHeartbeatMs: 1_000,
+};
+
+interface RunningApp {
+  baseUrl: string;
+  queue: CodeJobQueue;
+  redis: Redis;
+  prefix: string;
+  close(): Promise<void>;
+}
+
+async function startApp(githubUrl: string): Promise<RunningApp> {
+  const fixture = new RedisFixture('api-hostile');
+  const redis = fixture.connect();
+  const queue = new CodeJobQueue({ redis, prefix: fixture.prefix });
+  const events = new RedisJobEvents({ redis, keyPrefix: fixture.prefix, subscriber: () => fixture.track(redis.duplicate()) });
+  const agents = new WorkerRegistry({ redis, prefix: fixture.prefix });
+  await agents.advertise({ workerId: 'w1', agents: [{ name: 'claude-code' }], sandbox: 'local', startedAt: new Date().toISOString() });
+  const app = createApp({ config: { ...config, githubUrl }, queue, events, agents, logger: silentLogger });
+  // BullMQ writes its queue's meta key once connected; wait for it, so the key snapshots compare like with like.
+  for (const deadline = Date.now() + 5_000; !(await keysUnder(redis, fixture.prefix)).some((k) => k.endsWith(':meta')); ) {
+    if (Date.now() > deadline) throw new Error('the BullMQ queue never initialised');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const server: Server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    queue,
+    redis,
+    prefix: fixture.prefix,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await events.close();
+      await queue.close();
+      await fixture.cleanup();
+    },
+  };
+}
+
+/** Every key under the app's prefix, sorted: a snapshot to compare before and after. */
+async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...found);
+  } while (cursor !== '0');
+  return keys.sort();
+}
+
+async function jobCount(queue: CodeJobQueue): Promise<number> {
+  const counts = await queue.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed');
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+/** What is wrong with an answer that should be a 400 in the error shape, or null when it is one. */
+async function notA400(res: Response): Promise<string | null> {
+  // An accepted POST /code answers with an endless event stream: judge it by its status, unread.
+  if (res.status !== 400) {
+    await res.body?.cancel();
+    return `status ${res.status} (${res.headers.get('content-type')})`;
+  }
+  const text = await res.text();
+  if (!res.headers.get('content-type')?.startsWith('application/json')) return `content-type ${res.headers.get('content-type')}`;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return `not JSON: ${text.slice(0, 200)}`;
+  }
+  const error = (body as { error?: unknown }).error as Record<string, unknown> | undefined;
+  const shaped =
+    typeof body === 'object' &&
+    body !== null &&
+    Object.keys(body).join() === 'error' &&
+    typeof error === 'object' &&
+    error !== null &&
+    Object.keys(error).sort().join() === 'code,message' &&
+    (error['code'] === 'invalid_repo_url' || error['code'] === 'invalid_request') &&
+    typeof error['message'] === 'string' &&
+    error['message'].length > 0;
+  return shaped ? null : `not the error shape: ${text.slice(0, 200)}`;
+}
+
+const bases = [...new Set(HOSTILE_REPO_URLS.map((e) => e.githubUrl))];
+
+describe.each(bases)('hostile repo_urls against an API configured for %s', (githubUrl) => {
+  const corpus = HOSTILE_REPO_URLS.filter((e) => e.githubUrl === githubUrl);
+  let app: RunningApp;
+
+  beforeAll(async () => {
+    app = await startApp(githubUrl);
+  });
+  afterAll(() => app.close());
+
+  const routes: [string, string, (url: string) => Record<string, unknown>][] = [
+    ['POST /api/jobs', '/api/jobs', (url) => ({ repo_url: url, prompt: 'Add a README' })],
+    ['POST /code (repoUrl)', '/code', (url) => ({ repoUrl: url, prompt: 'Add a README' })],
+    ['POST /code (repo_url)', '/code', (url) => ({ repo_url: url, prompt: 'Add a README' })],
+    ['POST /api/code (repoUrl)', '/api/code', (url) => ({ repoUrl: url, prompt: 'Add a README' })],
+  ];
+
+  it.each(routes)('%s answers every entry with a 400 in the error shape and stores nothing', async (_name, path, bodyFor) => {
+    const keysBefore = await keysUnder(app.redis, app.prefix);
+    expect(keysBefore.length).toBeGreaterThan(0); // the advertised worker, so the snapshot is of the right place
+    const failures: string[] = [];
+    for (const { url, why } of corpus) {
+      const res = await fetch(`${app.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(bodyFor(url)),
+      });
+      const problem = await notA400(res);
+      if (problem) failures.push(`${why} ${JSON.stringify(url.slice(0, 100))}: ${problem}`);
+    }
+    expect(failures).toEqual([]);
+    expect(await jobCount(app.queue)).toBe(0);
+    expect(await keysUnder(app.redis, app.prefix)).toEqual(keysBefore);
+  });
+
+  it('still accepts the canonical URL on the same app (the refusals above are about the URL, not the app)', async () => {
+    const url = `${githubUrl}/octo/hello`;
+    const res = await fetch(`${app.baseUrl}/api/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ repo_url: url, prompt: 'Add a README' }),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    expect((await app.queue.getJob(id))?.data).toMatchObject({ repo: { owner: 'octo', name: 'hello', url } });
+    expect(await jobCount(app.queue)).toBe(1);
+  });
+});
