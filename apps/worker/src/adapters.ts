@@ -15,7 +15,8 @@ import type { WorkerEnv } from './env.js';
  * they are the composition root.
  */
 
-export async function buildGitHost(env: WorkerEnv, logger: Logger): Promise<GitHubHost> {
+/** `registerSecret` receives the loaded app key and every installation token as it is minted (for the redactor). */
+export async function buildGitHost(env: WorkerEnv, logger: Logger, registerSecret: (secret: string) => void): Promise<GitHubHost> {
   const common = {
     apiUrl: env.GITHUB_API_URL,
     throttle: { enabled: env.GITHUB_THROTTLE },
@@ -26,7 +27,8 @@ export async function buildGitHost(env: WorkerEnv, logger: Logger): Promise<GitH
   if (env.GITHUB_APP_ID && env.GITHUB_APP_PRIVATE_KEY) {
     // Per job, a token for that one repository with only the permissions a PR needs, minted in the worker.
     const privateKey = await loadGitHubAppPrivateKey(env.GITHUB_APP_PRIVATE_KEY, 'GITHUB_APP_PRIVATE_KEY');
-    credentials = new GitHubAppCredentials({ appId: env.GITHUB_APP_ID, privateKey, ...common });
+    registerSecret(privateKey);
+    credentials = new GitHubAppCredentials({ appId: env.GITHUB_APP_ID, privateKey, onToken: registerSecret, ...common });
     logger.info({ appId: env.GITHUB_APP_ID }, 'github: authenticating as a GitHub App');
   } else if (env.GITHUB_TOKEN) {
     credentials = new PersonalTokenCredentials({ token: env.GITHUB_TOKEN, ...common });

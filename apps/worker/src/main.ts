@@ -10,7 +10,8 @@ import {
   redisConnectionOptions,
   waitForRedis,
 } from '@tinyb/queue';
-import { createLogger, loadDotEnv, runMain } from '@tinyb/runtime';
+import { createLogger, loadDotEnv, registerEnvSecrets, runMain } from '@tinyb/runtime';
+import { Redactor } from '@tinyb/core';
 import { buildAgents, buildGitHost, buildSandbox } from './adapters.js';
 import { loadWorkerEnv } from './env.js';
 import { SHUTDOWN_REASON, createProcessor } from './processor.js';
@@ -19,13 +20,16 @@ import { SHUTDOWN_REASON, createProcessor } from './processor.js';
 runMain(async () => {
   loadDotEnv();
   const env = loadWorkerEnv();
-  const logger = createLogger({ name: 'worker', level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? env.NODE_ENV !== 'production' });
+  // Every secret this process holds, registered before anything is logged; per-job tokens are added as minted.
+  const redactor = new Redactor();
+  registerEnvSecrets(redactor, env);
+  const logger = createLogger({ name: 'worker', level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? env.NODE_ENV !== 'production', redactor });
   const workerId = `${hostname()}:${process.pid}`;
 
   const sandbox = await buildSandbox(env, logger);
   const sandboxProvider = sandbox.provider;
   const agents = buildAgents(env);
-  const gitHost = await buildGitHost(env, logger);
+  const gitHost = await buildGitHost(env, logger, (secret) => redactor.add(secret));
 
   const connection = redisConnectionOptions(env.REDIS_URL);
   const redis = createRedisConnection(env.REDIS_URL, logger);
@@ -39,6 +43,7 @@ runMain(async () => {
       agents,
       gitHost,
       branchPrefix: env.BRANCH_PREFIX,
+      redactor,
       limits: {
         agentTimeoutMs: env.AGENT_TIMEOUT_MS,
         agentMaxTurns: env.AGENT_MAX_TURNS,
@@ -50,6 +55,7 @@ runMain(async () => {
     events,
     isCancelRequested: (jobId) => queue.isCancelRequested(jobId),
     logger,
+    redactor,
     workerId,
     jobTimeoutMs: env.JOB_TIMEOUT_MS,
     budget: {

@@ -4,6 +4,7 @@ import {
   AppError,
   CancelledError,
   JobUsageMeter,
+  RedactingJobEventPublisher,
   abortReason,
   effectiveBudget,
   runCodeJob,
@@ -14,6 +15,7 @@ import {
   type JobStatusReader,
   type Logger,
   type PipelineDeps,
+  type Redactor,
 } from '@tinyb/core';
 
 /** The reason a worker passes to `cancelJob` when it shuts down: the job is handed back, not cancelled. */
@@ -26,6 +28,8 @@ export interface ProcessorDeps {
   budget: Budget;
   isCancelRequested(jobId: string): Promise<boolean>;
   logger: Logger;
+  /** The process's redactor: events, the result and thrown errors (which BullMQ stores in Redis) pass through it. */
+  redactor: Redactor;
   workerId: string;
   /** Wall-clock limit for one attempt, all steps included. */
   jobTimeoutMs: number;
@@ -37,13 +41,28 @@ export interface ProcessorDeps {
  * it is. The three parameters matter: BullMQ passes the abort signal only to processors that declare it.
  */
 export function createProcessor(deps: ProcessorDeps) {
-  return async function processCodeJob(job: Job, _token: string | undefined, bullSignal?: AbortSignal): Promise<JobResult> {
+  // The only publisher the attempt gets: agent events carry whatever the agent printed.
+  const publisher = new RedactingJobEventPublisher(deps.events, deps.redactor);
+  const runAttempt = attemptRunner(deps, publisher);
+  // What BullMQ stores in Redis (the return value; an error's message as failedReason, its stack as
+  // stacktrace) is redacted here, once for every way out.
+  return async function processCodeJob(job: Job, token: string | undefined, bullSignal?: AbortSignal): Promise<JobResult> {
+    try {
+      return deps.redactor.redactValue(await runAttempt(job, token, bullSignal));
+    } catch (err) {
+      throw redactError(err, deps.redactor);
+    }
+  };
+}
+
+function attemptRunner(deps: ProcessorDeps, publisher: RedactingJobEventPublisher) {
+  return async function runAttempt(job: Job, _token: string | undefined, bullSignal?: AbortSignal): Promise<JobResult> {
     const jobId = requireJobId(job);
     const data = CodeJobData.parse(job.data);
     const attempt = job.attemptsMade + 1;
     const logger = deps.logger.child({ jobId, attempt });
     const emit = async (event: NewJobEvent) => {
-      await deps.events.publish(jobId, event);
+      await publisher.publish(jobId, event);
     };
 
     if (await deps.isCancelRequested(jobId)) {
@@ -98,6 +117,14 @@ export function createProcessor(deps: ProcessorDeps) {
       dispose();
     }
   };
+}
+
+/** Redacts an error's message and stack in place: its class (UnrecoverableError or not) is BullMQ's retry policy. */
+function redactError(err: unknown, redactor: Redactor): unknown {
+  if (!(err instanceof Error)) return err;
+  err.message = redactor.redact(err.message);
+  if (err.stack !== undefined) err.stack = redactor.redact(err.stack);
+  return err;
 }
 
 /** The delay BullMQ will wait before the next attempt, from the job's own backoff option. */

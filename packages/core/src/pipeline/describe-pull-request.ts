@@ -4,7 +4,7 @@ import type { CodeJob } from './run-code-job.js';
 const TITLE_MAX_CHARS = 72;
 const SUMMARY_MAX_CHARS = 8_000;
 
-/** Title, body and commit message of a job's pull request. Built only from the prompt, the agent's summary and paths: never from config, so no secret can reach it. */
+/** Title, body and commit message of a job's pull request. Built only from the prompt, the agent's summary and paths, never from config; the agent may still have put a secret in its summary, so the pipeline redacts the result. */
 export function describePullRequest(job: CodeJob, summary: string, files: Pick<ChangedFile, 'path' | 'change'>[]) {
   const firstLine = job.data.prompt.split('\n', 1)[0]!.trim();
   const title = firstLine.length > TITLE_MAX_CHARS ? `${firstLine.slice(0, TITLE_MAX_CHARS - 1)}…` : firstLine;

@@ -4,6 +4,7 @@ import type { CodingAgent } from '../ports/coding-agent.js';
 import type { GitHost, RepoCoordinates } from '../ports/git-host.js';
 import type { ModelAccess, ModelEndpoint } from '../ports/model-access.js';
 import type { Sandbox, SandboxProvider } from '../ports/sandbox.js';
+import type { Redactor } from '../redactor.js';
 import type { StepContext } from '../ports/step-context.js';
 import { describePullRequest } from './describe-pull-request.js';
 import { readChanges, type ChangeLimits } from './read-changes.js';
@@ -23,6 +24,8 @@ export interface PipelineDeps {
   limits: ChangeLimits & { agentTimeoutMs: number; agentMaxTurns: number };
   /** Branches are `${branchPrefix}${jobId}`: one branch per job, so a retry finds and reuses its own. */
   branchPrefix: string;
+  /** The process's redactor: pull request text (from the prompt and the agent's summary) passes through it. */
+  redactor: Redactor;
 }
 
 export interface CodeJob {
@@ -81,7 +84,8 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: JobConte
     const commit = await runStep('commit', ctx, async (stepCtx) => {
       const files = await readChanges(box, repoDir, checkout.baseSha, deps.limits, ctx.signal);
       if (files.length === 0) return null;
-      const { title, body, commitMessage } = describePullRequest(job, agentRun.summary, files);
+      // The summary is the agent's to write, and a hostile agent may put what it found in the sandbox there.
+      const { title, body, commitMessage } = deps.redactor.redactValue(describePullRequest(job, agentRun.summary, files));
       const sha = await deps.gitHost.createCommit(repo, { baseSha: checkout.baseSha, files, message: commitMessage }, ctx.signal);
       const filesChanged = files.map(({ path, change }) => ({ path, change }));
       await stepCtx.emit({ type: 'git.committed', sha, branch, filesChanged });
