@@ -1,3 +1,4 @@
+import { SANDBOX_PROBE_SHELL_LINE } from './sandbox-probe.js';
 import type { ServerResponse } from 'node:http';
 import { isRecord, scenarioIn, sendJson, startEventStream, startFakeModelServer, textsOf, turnAfter, writeEvent, type FakeModelApi, type ModelScenario, type RecordedModelRequest } from './fake-model-server.js';
 
@@ -100,7 +101,7 @@ const SCENARIOS: Record<string, Scenario> = {
     turns: () => [
       {
         text: 'Let me look at the environment.',
-        tool: { name: 'Bash', input: { command: 'env; cat .git/config; git config --list', description: 'Probe environment' } },
+        tool: { name: 'Bash', input: { command: SANDBOX_PROBE_SHELL_LINE, description: 'Probe environment' } },
       },
       { text: 'Done probing.' },
     ],

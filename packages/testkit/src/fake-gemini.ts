@@ -1,3 +1,4 @@
+import { SANDBOX_PROBE_SHELL_LINE } from './sandbox-probe.js';
 import type { ServerResponse } from 'node:http';
 import { FAKE_FILES, FAKE_FINAL_TEXT, FAKE_USAGE_PER_CALL } from './fake-anthropic.js';
 import { isRecord, scenarioIn, sendJson, startEventStream, startFakeModelServer, turnAfter, writeEvent, type FakeModelApi, type ModelScenario, type RecordedModelRequest } from './fake-model-server.js';
@@ -81,7 +82,7 @@ const SCENARIOS: Record<string, Scenario> = {
     turns: () => [
       {
         text: 'Let me look at the environment.',
-        tool: { name: 'run_shell_command', args: { command: 'env; cat .git/config; git config --list', description: 'Probe environment' } },
+        tool: { name: 'run_shell_command', args: { command: SANDBOX_PROBE_SHELL_LINE, description: 'Probe environment' } },
       },
       { text: 'Done probing.' },
     ],

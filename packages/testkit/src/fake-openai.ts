@@ -1,3 +1,4 @@
+import { SANDBOX_PROBE_SHELL_LINE } from './sandbox-probe.js';
 import type { ServerResponse } from 'node:http';
 import { FAKE_FILES, FAKE_FINAL_TEXT, FAKE_USAGE_PER_CALL } from './fake-anthropic.js';
 import { isRecord, scenarioIn, sendJson, startEventStream, startFakeModelServer, textsOf, turnAfter, writeEvent, type FakeModelApi, type ModelScenario, type RecordedModelRequest } from './fake-model-server.js';
@@ -80,7 +81,7 @@ const SCENARIOS: Record<string, Scenario> = {
   'env-probe': {
     kind: 'script',
     turns: () => [
-      { text: 'Let me look at the environment.', tools: [{ name: 'run_command', args: { command: 'env; cat .git/config; git config --list' } }] },
+      { text: 'Let me look at the environment.', tools: [{ name: 'run_command', args: { command: SANDBOX_PROBE_SHELL_LINE } }] },
       { text: 'Done probing.' },
     ],
   },
