@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import type { NewJobEvent } from '@tinyb/contracts';
 import { AppError, JobUsageMeter, silentLogger, type Budget, type ModelAccessGrant } from '@tinyb/core';
 import { rejectionOf } from '@tinyb/testkit/caught';
@@ -6,6 +5,7 @@ import { FAKE_USAGE_PER_CALL, startFakeAnthropic, type FakeAnthropic } from '@ti
 import { startFakeGemini, type FakeGemini } from '@tinyb/testkit/fake-gemini';
 import { startFakeOpenAi, type FakeOpenAi } from '@tinyb/testkit/fake-openai';
 import { recordingLogger } from '@tinyb/testkit/recording-logger';
+import { freeLoopbackPort } from './free-loopback-port.js';
 import { ModelGateway, type ModelGatewayOptions } from './model-gateway.js';
 
 /**
@@ -30,16 +30,6 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((o) => o.close()));
 });
 
-/** A free loopback port: the sandbox's base URL must be known before the gateway listens. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 /** Waits up to 5 s for `condition`, which the other end of a socket sees a moment after this one. */
 async function eventually(condition: () => boolean): Promise<void> {
   const deadline = Date.now() + 5_000;
@@ -57,7 +47,7 @@ interface Started {
 }
 
 async function startGateway(overrides: Partial<ModelGatewayOptions> = {}): Promise<Started> {
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const logLines: string[] = [];
   const secrets: string[] = [];
   const gateway = new ModelGateway({
