@@ -114,6 +114,18 @@ const SCENARIOS: Record<string, Scenario> = {
       { text: 'Finished waiting.' },
     ],
   },
+  // About a second per turn for several turns, then a real change: a job long enough to stop Redis in the middle of.
+  ticks: {
+    kind: 'script',
+    turns: (cwd) => [
+      ...Array.from({ length: 6 }, (_, i) => ({
+        text: `Tick ${i + 1}.`,
+        tool: { name: 'Bash', input: { command: `sleep 1; echo tick-${i + 1}`, description: `Tick ${i + 1}` } },
+      })),
+      { text: 'Now the file.', tool: { name: 'Write', input: { file_path: abs(cwd, FAKE_FILES.helloPath), content: FAKE_FILES.helloContent } } },
+      { text: FAKE_FINAL_TEXT.write },
+    ],
+  },
   loop: {
     kind: 'forever',
     turn: (_cwd, n) => ({ text: `Looping, round ${n}.`, tool: { name: 'Bash', input: { command: `echo round-${n}`, description: 'Loop' } } }),
