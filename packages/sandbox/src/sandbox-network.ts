@@ -39,8 +39,9 @@ export const sandboxSocketDir = '/run/tinyb';
  *   "connection refused" from a relay still starting;
  * - no stray children: each socat is started from a subshell that exits at once, so socat is adopted by
  *   bwrap's init in the sandbox's PID namespace and never shows up as an unknown child of the command;
- * - gone with the command: when the command exits, bwrap's init exits and the kernel kills every process
- *   left in that PID namespace, the relays included.
+ * - gone with the command: bwrap exits with the command's status as soon as the command exits, and
+ *   `--die-with-parent` then kills the namespace's init (which would otherwise wait for the relays forever),
+ *   and with it every process left in that PID namespace.
  */
 export class SandboxNetwork {
   /** Host socket → sandbox path, for bwrap `--bind`. Bound per exec, so a restarted service's new socket is seen. */
