@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import type { NewJobEvent } from '@tinyb/contracts';
 import { AppError, JobUsageMeter, silentLogger, type Budget, type ModelAccessGrant } from '@tinyb/core';
 import { rejectionOf } from '@tinyb/testkit/caught';
@@ -214,7 +215,32 @@ describe('ModelGateway', () => {
     expect(received).toContain('event: message_start');
     // Upstream has not finished (it never will on its own), yet the client has its events.
     expect(anthropic.requests[0]!.abandonedAt).toBeUndefined();
+    // A client that hangs up ends the upstream call too.
     await reader.cancel();
+    await eventually(() => anthropic.requests[0]!.abandonedAt !== undefined);
+  });
+
+  it('bounds upstream: no headers in time is a 504, a body that goes silent is cut', async () => {
+    // An upstream that accepts the connection and never answers.
+    const silent = createServer((socket) => socket.on('data', () => {}));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    open.push({ close: () => new Promise<void>((resolve) => silent.close(() => resolve())) });
+    const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const { gateway } = await startGateway({
+      upstreams: { anthropic: { baseUrl: anthropic.url, apiKey: anthropic.apiKey }, gemini: { baseUrl: silentUrl, apiKey: 'k' } },
+      upstreamHeadersTimeoutMs: 300,
+      upstreamBodyTimeoutMs: 300,
+    });
+    const { grant } = await attempt(gateway);
+
+    const noHeaders = await geminiCall(grant, 'generateContent');
+    expect(noHeaders.status).toBe(504);
+    expect(await noHeaders.json()).toMatchObject({ error: { status: 'DEADLINE_EXCEEDED' } });
+
+    const stalled = await anthropicCall(grant, { prompt: '[scenario:stall]' });
+    expect(stalled.status).toBe(200);
+    expect(String(await rejectionOf(stalled.text()))).toMatch(/terminated/);
+    await eventually(() => anthropic.requests[0]!.abandonedAt !== undefined);
   });
 
   it('meters usage for every provider, streamed and not, as cumulative gateway reports', async () => {
