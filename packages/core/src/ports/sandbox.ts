@@ -37,7 +37,12 @@ export interface ExecResult {
 /**
  * One isolated machine (or jail) for one job attempt. Guarantees: commands cannot see the worker's
  * environment or files outside the sandbox, and `destroy` removes everything, including processes still running.
- * It does not guarantee network isolation: agents need to reach their model API.
+ * Network: providers differ, and each says what it guarantees. The local provider under bwrap gives every
+ * command a network namespace of its own with only a loopback: the worker's host (its Redis, its loopback,
+ * its other addresses) and DNS are unreachable, and the only ways out are the worker's Unix sockets it was
+ * configured to relay onto that loopback (the model gateway, an allow-listing egress proxy). The Daytona
+ * provider limits egress to an allow-list of domains. Without isolation (`isolation: 'none'`), commands
+ * share the worker's network.
  */
 export interface Sandbox {
   readonly id: string;
