@@ -4,7 +4,8 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { RedisJobEvents } from '@tinyb/events';
 import { CodeJobQueue, WorkerRegistry, createRedisConnection, waitForRedis } from '@tinyb/queue';
-import { createLogger, loadDotEnv, runMain } from '@tinyb/runtime';
+import { RedactingJobEventPublisher, Redactor } from '@tinyb/core';
+import { createLogger, loadDotEnv, registerEnvSecrets, runMain } from '@tinyb/runtime';
 import { createApp } from './create-app.js';
 import { loadApiEnv } from './env.js';
 
@@ -12,7 +13,10 @@ import { loadApiEnv } from './env.js';
 runMain(async () => {
   loadDotEnv();
   const env = loadApiEnv();
-  const logger = createLogger({ name: 'api', level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? env.NODE_ENV !== 'production' });
+  // Every secret this process holds (API_TOKEN, the Redis password), registered before anything is logged.
+  const redactor = new Redactor();
+  registerEnvSecrets(redactor, env);
+  const logger = createLogger({ name: 'api', level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? env.NODE_ENV !== 'production', redactor });
   const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
   // Fail fast: a request must answer 503 while Redis is away, not wait in ioredis' offline queue. The Queue
@@ -21,7 +25,11 @@ runMain(async () => {
   const redis = createRedisConnection(env.REDIS_URL, logger, { failFastAfterMs: env.REDIS_COMMAND_TIMEOUT_MS });
   await waitForRedis(redis, env.REDIS_STARTUP_TIMEOUT_MS);
   const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, attempts: env.JOB_ATTEMPTS, backoffDelayMs: env.JOB_BACKOFF_MS, logger });
-  const events = new RedisJobEvents({ redis, keyPrefix: env.REDIS_PREFIX, retentionMs: env.EVENTS_RETENTION_MS, logger });
+  // What the API publishes (`job.queued` carries the request's prompt) is redacted like the worker's events.
+  const events = RedactingJobEventPublisher.around(
+    new RedisJobEvents({ redis, keyPrefix: env.REDIS_PREFIX, retentionMs: env.EVENTS_RETENTION_MS, logger }),
+    redactor,
+  );
 
   const board = new ExpressAdapter();
   board.setBasePath('/admin/queues');

@@ -28,3 +28,26 @@ describe('RedactingJobEventPublisher', () => {
     expect(stored[1]!.event).toMatchObject({ error: { code: 'internal', message: 'boom [REDACTED:secret]' } });
   });
 });
+
+describe('RedactingJobEventPublisher.around', () => {
+  class EventsWithPrivateState implements JobEventPublisher {
+    readonly #stored: NewJobEvent[] = [];
+    async publish(_jobId: string, event: NewJobEvent): Promise<string> {
+      this.#stored.push(event);
+      return `${this.#stored.length}-0`;
+    }
+    async history(): Promise<NewJobEvent[]> {
+      return [...this.#stored];
+    }
+  }
+
+  it('redacts through publish and leaves every other method working on the real object', async () => {
+    const redactor = new Redactor();
+    redactor.add(SECRET);
+    const events = RedactingJobEventPublisher.around(new EventsWithPrivateState(), redactor);
+
+    expect(await events.publish('job-1', { type: 'job.failed', error: { code: 'internal', message: `key ${SECRET}` } })).toBe('1-0');
+    const history = await events.history();
+    expect(history).toEqual([{ type: 'job.failed', error: { code: 'internal', message: 'key [REDACTED:secret]' } }]);
+  });
+});
