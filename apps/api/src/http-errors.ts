@@ -74,7 +74,16 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
       return sendError(res, 'invalid_request', 'unsupported request body encoding');
     }
+    // Any other failure to read the body is the client's (a corrupt gzip, deflate or br stream, an aborted
+    // upload): body-parser raises those as http-errors with a 4xx status and `expose`, and no `type`.
+    if (isClientHttpError(err)) return sendError(res, 'invalid_request', 'request body could not be read');
     logger.error({ err }, 'unhandled request error');
     sendError(res, 'internal', 'internal error');
   };
+}
+
+function isClientHttpError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { status, expose } = err as { status?: unknown; expose?: unknown };
+  return typeof status === 'number' && status >= 400 && status < 500 && expose === true;
 }
