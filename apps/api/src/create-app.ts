@@ -1,20 +1,26 @@
-import express, { type Express, type Request, type RequestHandler, type Router } from 'express';
-import { CodeJobRequest, LegacyCodeRequest, isTerminalEvent } from '@tinyb/contracts';
+import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
+import { Authenticator, type ApiKeyEntry, type Principal } from '@tinyb/auth';
+import { CodeJobRequest, LegacyCodeRequest, isTerminalEvent, type JobStatus } from '@tinyb/contracts';
 import {
   AppError,
+  RateLimitedError,
+  type ActiveJobSlots,
   type AgentCatalog,
+  type JobDirectory,
   type JobEventPublisher,
   type JobEventSubscriber,
   type JobQueue,
   type JobStatusReader,
   type Logger,
+  type RateLimitDecision,
+  type SubmitRateLimiter,
 } from '@tinyb/core';
-import { errorHandler, sendError } from './http-errors.js';
+import { authenticate, principalOf, requireAdmin } from './authenticate.js';
+import { errorHandler, rateLimitHeaders, sendError } from './http-errors.js';
 import { cachedFor } from './cached-for.js';
 import { LegacyTranslator } from './legacy-events.js';
 import { gaugeFamily } from './prometheus.js';
-import { jobIdParam, lastEventId, parseBody } from './request-input.js';
-import { requireToken } from './require-token.js';
+import { jobIdParam, jobListQuery, lastEventId, parseBody } from './request-input.js';
 import { openSse } from './sse.js';
 import { toJobData } from './to-job-data.js';
 
@@ -23,14 +29,21 @@ export interface ApiConfig {
   version: string;
   githubUrl: string;
   defaultAgent: string;
+  /** The admin key (API_TOKEN): sees every job, opens Bull Board. */
   apiToken?: string;
+  /** The tenants' keys (API_KEYS, parsed). With neither these nor apiToken, the API is open: everyone is admin. */
+  apiKeys?: readonly ApiKeyEntry[];
+  /** Jobs a tenant may have queued or running at once; 0 or absent: no cap. Admins are not capped. */
+  maxActiveJobsPerTenant?: number;
   sseHeartbeatMs: number;
 }
 
 export interface ApiDeps {
   config: ApiConfig;
   queue: JobQueue;
-  events: JobEventPublisher & JobEventSubscriber & JobStatusReader;
+  events: JobEventPublisher & JobEventSubscriber & JobStatusReader & JobDirectory & ActiveJobSlots;
+  /** Submits per tenant per minute; absent: no rate limit. Admins are not limited. */
+  rateLimiter?: SubmitRateLimiter;
   /** Which agents the workers offer (they hold the credentials, so they are the ones to say). */
   agents: AgentCatalog;
   logger: Logger;
@@ -84,49 +97,96 @@ export function createApp(deps: ApiDeps): Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', redis: ready });
   });
 
-  const auth = requireToken(config.apiToken);
-  if (deps.adminRouter) app.use('/admin/queues', auth, deps.adminRouter);
+  const auth = new Authenticator({
+    ...(config.apiToken === undefined ? {} : { adminToken: config.apiToken }),
+    apiKeys: config.apiKeys ?? [],
+  });
+  if (deps.adminRouter) app.use('/admin/queues', requireAdmin(auth), deps.adminRouter);
 
   const api = express.Router();
-  api.use(auth);
+  api.use(authenticate(auth));
+  const maxActive = config.maxActiveJobsPerTenant ?? 0;
+
+  /**
+   * A new job's admission, run only once the job is known to be new (an idempotent replay never gets
+   * here, so it is never refused): the tenant's submit rate, then a slot among its active jobs.
+   * Returns whether a slot was claimed, and the rate decision for the response headers.
+   */
+  const admit = async (principal: Principal, jobId: string) => {
+    if (principal.admin) return { claimed: false, decision: undefined };
+    const decision = await deps.rateLimiter?.consume(principal.tenant);
+    if (decision && !decision.allowed) throw new RateLimitedError(decision);
+    if (maxActive > 0 && !(await events.claimActiveSlot(principal.tenant, jobId, maxActive))) {
+      throw new AppError(
+        'too_many_active_jobs',
+        `tenant ${principal.tenant} already has ${maxActive} jobs queued or running; wait for one to finish or cancel one`,
+      );
+    }
+    return { claimed: maxActive > 0, decision };
+  };
 
   /** Validates a request, turns it into job data and enqueues it with `job.queued` recorded first. */
-  const submit = async (req: Request, body: CodeJobRequest) => {
-    const data = toJobData(body, config, await offeredAgents());
+  const submit = async (req: Request, res: Response, body: CodeJobRequest) => {
+    const principal = principalOf(res);
+    const data = { ...toJobData(body, config, await offeredAgents()), tenant: principal.tenant };
     const idempotencyKey = req.get('Idempotency-Key');
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new AppError('invalid_request', 'Idempotency-Key must be 1-255 visible ASCII characters');
     }
     let recordedJobId: string | undefined;
+    let claimedSlot: { jobId: string } | undefined;
+    let decision: RateLimitDecision | undefined;
     try {
-      return await queue.enqueue(data, {
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      const enqueued = await queue.enqueue(data, {
+        // Scoped to the tenant: one tenant's key can neither replay nor reveal another tenant's job.
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey: `${principal.tenant}:${idempotencyKey}` }),
         beforeAdd: async (jobId) => {
+          const admitted = await admit(principal, jobId);
+          decision = admitted.decision;
+          if (admitted.claimed) claimedSlot = { jobId };
           await events.publish(jobId, {
             type: 'job.queued',
             repoUrl: data.repo.url,
             agent: data.agent,
             draft: data.draft,
+            tenant: principal.tenant,
             ...(data.baseBranch === undefined ? {} : { baseBranch: data.baseBranch }),
           });
           recordedJobId = jobId;
         },
       });
+      if (decision) res.set(rateLimitHeaders(decision));
+      return enqueued;
     } catch (err) {
-      // The job was announced but never reached the queue: end its log, so nobody waits for it forever.
+      // The job was announced but never reached the queue: end its log (which frees its slot), so nobody
+      // waits for it forever. A slot claimed for a job never announced is given back.
       if (recordedJobId !== undefined) {
         await events
           .publish(recordedJobId, { type: 'job.failed', error: { code: 'internal', message: 'the job could not be queued' } })
           .catch(() => undefined);
+      } else if (claimedSlot !== undefined) {
+        await events.releaseActiveSlot(principal.tenant, claimedSlot.jobId).catch(() => undefined);
       }
       throw err;
     }
   };
 
+  /**
+   * The job's status if the caller may see it: its owner and admins may. Anyone else gets exactly what an
+   * unknown id gets, so job ids of other tenants cannot even be confirmed to exist.
+   */
+  const visibleStatus = async (res: Response, id: string): Promise<JobStatus | null> => {
+    const status = await events.getStatus(id);
+    const principal = principalOf(res);
+    if (status === null || (!principal.admin && status.tenant !== principal.tenant)) return null;
+    return status;
+  };
+  const notFound = (res: Response, id: string) => sendError(res, 'not_found', `no job with id ${id}`);
+
   api.post('/jobs', async (req, res) => {
     const body = parseBody(CodeJobRequest, req.body);
-    const { jobId, created } = await submit(req, body);
-    if (created) logger.info({ jobId, agent: body.agent ?? config.defaultAgent }, 'job queued');
+    const { jobId, created } = await submit(req, res, body);
+    if (created) logger.info({ jobId, agent: body.agent ?? config.defaultAgent, tenant: principalOf(res).tenant }, 'job queued');
     res
       .status(created ? 202 : 200)
       .set(created ? {} : { 'Idempotent-Replayed': 'true' })
@@ -139,17 +199,36 @@ export function createApp(deps: ApiDeps): Express {
     res.json({ default: config.defaultAgent, agents: agents.map((a) => ({ ...a, default: a.name === config.defaultAgent })) });
   });
 
+  api.get('/jobs', async (req, res) => {
+    const query = jobListQuery(req);
+    const principal = principalOf(res);
+    const page = await events.listJobs({ ...query, ...(principal.admin ? {} : { tenant: principal.tenant }) });
+    res.json({
+      jobs: page.jobs.map((s) => ({
+        id: s.id,
+        state: s.state,
+        agent: s.agent,
+        repoUrl: s.repoUrl,
+        createdAt: s.createdAt,
+        finishedAt: s.finishedAt,
+        prUrl: s.result?.pr?.url ?? null,
+        tenant: s.tenant,
+      })),
+      next_cursor: page.nextCursor,
+    });
+  });
+
   api.get('/jobs/:id', async (req, res) => {
     const id = jobIdParam(req);
-    const status = await events.getStatus(id);
-    if (!status) return sendError(res, 'not_found', `no job with id ${id}`);
+    const status = await visibleStatus(res, id);
+    if (!status) return notFound(res, id);
     res.json({ ...status, links: jobLinks(id) });
   });
 
   api.get('/jobs/:id/events', async (req, res) => {
     const id = jobIdParam(req);
     const afterId = lastEventId(req);
-    if (!(await events.getStatus(id))) return sendError(res, 'not_found', `no job with id ${id}`);
+    if (!(await visibleStatus(res, id))) return notFound(res, id);
     const sse = openSse(req, res, { heartbeatMs: config.sseHeartbeatMs });
     trackStream(sse);
     try {
@@ -163,8 +242,8 @@ export function createApp(deps: ApiDeps): Express {
 
   api.delete('/jobs/:id', async (req, res) => {
     const id = jobIdParam(req);
-    const status = await events.getStatus(id);
-    if (!status) return sendError(res, 'not_found', `no job with id ${id}`);
+    const status = await visibleStatus(res, id);
+    if (!status) return notFound(res, id);
     if (status.state === 'succeeded' || status.state === 'failed' || status.state === 'cancelled') {
       return sendError(res, 'conflict', `job ${id} already ${status.state}`);
     }
@@ -182,7 +261,7 @@ export function createApp(deps: ApiDeps): Express {
    */
   const legacyCode: RequestHandler = async (req, res) => {
     const body = parseBody(LegacyCodeRequest, req.body);
-    const { jobId } = await submit(req, body);
+    const { jobId } = await submit(req, res, body);
     res.setHeader('X-Job-Id', jobId);
     const sse = openSse(req, res, { heartbeatMs: config.sseHeartbeatMs });
     trackStream(sse);
@@ -199,7 +278,7 @@ export function createApp(deps: ApiDeps): Express {
   api.post('/code', legacyCode);
 
   app.use('/api', api);
-  app.post('/code', auth, legacyCode);
+  app.post('/code', authenticate(auth), legacyCode);
 
   app.use((_req, res) => sendError(res, 'not_found', 'no such route'));
   app.use(errorHandler(logger));

@@ -1,12 +1,36 @@
 import { z } from 'zod';
+import { ApiKeysError, parseApiKeys, type ApiKeyEntry } from '@tinyb/auth';
 import { commonEnv, intFromEnv, parseEnv } from '@tinyb/runtime';
+
+/** `tenant:<sha256 hex of the key>,…`, parsed at start so a malformed entry stops the API with a clear message. */
+const apiKeys = z
+  .string()
+  .default('')
+  .transform((spec, ctx): ApiKeyEntry[] => {
+    try {
+      return parseApiKeys(spec);
+    } catch (err) {
+      if (!(err instanceof ApiKeysError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message });
+      return z.NEVER;
+    }
+  });
 
 const ApiEnv = z.object({
   ...commonEnv,
   PORT: intFromEnv.min(0).max(65535).default(8000),
   HOST: z.string().default('0.0.0.0'),
-  /** When set, /api, /code and /admin require `Authorization: Bearer <API_TOKEN>`. */
+  /**
+   * The admin key: sees and cancels every tenant's jobs and opens Bull Board. With neither API_TOKEN nor
+   * API_KEYS, the API is open and everyone is admin.
+   */
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Tenants and the SHA-256 of each one's key: `alice:<hex>,bob:<hex>` (`printf %s "$KEY" | sha256sum`). */
+  API_KEYS: apiKeys,
+  /** Submits each tenant may make per minute; 0 turns the limit off. Admins are not limited. */
+  RATE_LIMIT_SUBMITS_PER_MIN: intFromEnv.min(0).default(60),
+  /** Jobs each tenant may have queued or running at once; 0 turns the cap off. Admins are not capped. */
+  MAX_ACTIVE_JOBS_PER_TENANT: intFromEnv.min(0).default(20),
   /** The agent of a job that names none. The agents offered are those the workers advertise. */
   DEFAULT_AGENT: z.string().default('claude-code'),
   JOB_ATTEMPTS: intFromEnv.min(1).max(10).default(3),

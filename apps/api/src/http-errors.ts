@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@tinyb/contracts';
-import { AppError } from '@tinyb/core';
+import { AppError, RateLimitedError, type RateLimitDecision } from '@tinyb/core';
 import { isRedisUnavailableError } from '@tinyb/queue';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from '@tinyb/core';
@@ -20,6 +20,9 @@ export function httpStatusFor(code: ErrorCode): number {
       return 404;
     case 'conflict':
       return 409;
+    case 'rate_limited':
+    case 'too_many_active_jobs':
+      return 429;
     case 'unavailable':
       return 503;
     case 'repo_not_found':
@@ -46,12 +49,24 @@ export function sendError(res: Response, code: ErrorCode, message: string, detai
   res.status(httpStatusFor(code)).json({ error: { code, message, ...(details === undefined ? {} : { details }) } });
 }
 
+/** The RateLimit-* headers of the IETF draft (delta-seconds reset), on every counted submit. */
+export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
+  return {
+    'RateLimit-Limit': String(decision.limit),
+    'RateLimit-Remaining': String(decision.remaining),
+    'RateLimit-Reset': String(Math.max(0, Math.ceil(decision.resetMs / 1000))),
+  };
+}
+
 /** Errors thrown by handlers and by body parsing end up here, as `{ error: { code, message } }`. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, _req, res, _next) => {
     if (res.headersSent) {
       res.end();
       return;
+    }
+    if (err instanceof RateLimitedError) {
+      res.set({ ...rateLimitHeaders(err.decision), 'Retry-After': String(Math.max(1, Math.ceil(err.decision.resetMs / 1000))) });
     }
     if (err instanceof AppError) {
       if (httpStatusFor(err.code) >= 500) logger.error({ err }, 'request failed');

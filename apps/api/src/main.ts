@@ -3,7 +3,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { RedisJobEvents } from '@tinyb/events';
-import { CodeJobQueue, WorkerRegistry, createRedisConnection, waitForRedis } from '@tinyb/queue';
+import { CodeJobQueue, RedisSubmitRateLimiter, WorkerRegistry, createRedisConnection, waitForRedis } from '@tinyb/queue';
 import { RedactingJobEventPublisher, Redactor } from '@tinyb/core';
 import { createLogger, loadDotEnv, registerEnvSecrets, runMain } from '@tinyb/runtime';
 import { createApp } from './create-app.js';
@@ -31,6 +31,12 @@ runMain(async () => {
     redactor,
   );
 
+  if (!env.API_TOKEN && env.API_KEYS.length === 0) {
+    logger.warn('neither API_TOKEN nor API_KEYS is set: the API is open, and every client can see and cancel every job');
+  } else {
+    logger.info({ tenants: env.API_KEYS.map((k) => k.tenant), admin: Boolean(env.API_TOKEN) }, 'api keys loaded');
+  }
+
   const board = new ExpressAdapter();
   board.setBasePath('/admin/queues');
   createBullBoard({ queues: [new BullMQAdapter(queue.queue)], serverAdapter: board });
@@ -43,7 +49,12 @@ runMain(async () => {
       defaultAgent: env.DEFAULT_AGENT,
       sseHeartbeatMs: env.SSE_HEARTBEAT_MS,
       ...(env.API_TOKEN ? { apiToken: env.API_TOKEN } : {}),
+      apiKeys: env.API_KEYS,
+      maxActiveJobsPerTenant: env.MAX_ACTIVE_JOBS_PER_TENANT,
     },
+    ...(env.RATE_LIMIT_SUBMITS_PER_MIN > 0
+      ? { rateLimiter: new RedisSubmitRateLimiter({ redis, prefix: env.REDIS_PREFIX, submitsPerMinute: env.RATE_LIMIT_SUBMITS_PER_MIN }) }
+      : {}),
     queue,
     events,
     agents: new WorkerRegistry({ redis, prefix: env.REDIS_PREFIX, logger }),

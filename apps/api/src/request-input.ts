@@ -1,6 +1,7 @@
 import type { Request } from 'express';
+import { DEFAULT_JOB_LIST_LIMIT, JobState, MAX_JOB_LIST_LIMIT } from '@tinyb/contracts';
 import { AppError } from '@tinyb/core';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 const JOB_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -32,4 +33,21 @@ export function lastEventId(req: Request): string | undefined {
   if (value === undefined || value === '') return undefined;
   if (!STREAM_ID.test(value)) throw new AppError('invalid_request', 'Last-Event-ID must be an event id such as 1700000000000-0');
   return value;
+}
+
+const JobListQuery = z.object({
+  state: JobState.optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_JOB_LIST_LIMIT).default(DEFAULT_JOB_LIST_LIMIT),
+  cursor: z.string().min(1).max(512).optional(),
+});
+
+/** `GET /api/jobs?state=&limit=&cursor=`; a repeated parameter or a bad value is a 400. */
+export function jobListQuery(req: Request): { state?: JobState; limit: number; cursor?: string } {
+  const parsed = JobListQuery.safeParse(req.query);
+  if (!parsed.success) {
+    const message = parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
+    throw new AppError('invalid_request', message);
+  }
+  const { state, limit, cursor } = parsed.data;
+  return { limit, ...(state === undefined ? {} : { state }), ...(cursor === undefined ? {} : { cursor }) };
 }

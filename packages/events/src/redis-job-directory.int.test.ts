@@ -75,10 +75,10 @@ describe('RedisJobDirectory on Redis', () => {
     const jobId = randomUUID();
     await events.publish(jobId, queued('alice'));
     // The ten-day-old entry is beyond retention + active TTL (8 days by default): trimmed by this write.
-    expect(await redis.zrange(jobIndexKeys.all(fixture.prefix), 0, -1)).toEqual([expect.stringContaining(jobId)]);
-    expect(await redis.zrange(jobIndexKeys.active(fixture.prefix, 'alice'), 0, -1)).toContain(jobId);
+    expect(await redis.zrange(jobIndexKeys.all(fixture.prefix), '0', '-1')).toEqual([expect.stringContaining(jobId)]);
+    expect(await redis.zrange(jobIndexKeys.active(fixture.prefix, 'alice'), '0', '-1')).toContain(jobId);
     await events.publish(jobId, { type: 'job.succeeded', result: { outcome: 'no_changes', filesChanged: [], summary: '' } });
-    expect(await redis.zrange(jobIndexKeys.active(fixture.prefix, 'alice'), 0, -1)).not.toContain(jobId);
+    expect(await redis.zrange(jobIndexKeys.active(fixture.prefix, 'alice'), '0', '-1')).not.toContain(jobId);
     await old.close();
   });
 });

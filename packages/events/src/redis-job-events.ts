@@ -4,6 +4,10 @@ import { isTerminalEvent, type JobEvent, type JobStatus, type NewJobEvent } from
 import {
   AppError,
   silentLogger,
+  type ActiveJobSlots,
+  type JobDirectory,
+  type JobListPage,
+  type JobListQuery,
   type JobEventPublisher,
   type JobEventSubscriber,
   type JobStatusReader,
@@ -13,6 +17,7 @@ import {
 import { decodeEvent, decodeStatus, stampEvent, statusFieldsFor } from './job-event-codec.js';
 import { jobEventKeys } from './job-event-keys.js';
 import { addIndexWrites, ownerFromStatusField } from './job-index-writes.js';
+import { RedisJobDirectory } from './redis-job-directory.js';
 import { NotificationHub } from './notification-hub.js';
 import { parseStreamId } from './stream-id.js';
 import { Wakeup } from './wakeup.js';
@@ -53,9 +58,10 @@ export interface RedisJobEventsDeps {
 /**
  * Job events over Redis: one capped Stream per job (the log, whose ids are the SSE ids), a status hash
  * folded from the events in the same MULTI, and a pub/sub channel that only says "look again".
- * Followers share one subscriber connection per instance.
+ * Followers share one subscriber connection per instance. The listing and the active-job slots it
+ * writes with the events are read through a RedisJobDirectory on the same keys.
  */
-export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, JobStatusReader {
+export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, JobStatusReader, JobDirectory, ActiveJobSlots {
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly maxLen: number;
@@ -69,6 +75,7 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
   private readonly ownsSubscriber: boolean;
   private readonly closed = new AbortController();
   private readonly readsInFlight = new Map<string, Promise<DecodedEntry[]>>();
+  private readonly directory: RedisJobDirectory;
 
   constructor(deps: RedisJobEventsDeps) {
     this.redis = deps.redis;
@@ -90,6 +97,13 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
           : () => subscriber,
       this.logger,
     );
+    this.directory = new RedisJobDirectory({
+      redis: this.redis,
+      keyPrefix: this.prefix,
+      activeTtlMs: this.activeTtlMs,
+      logger: this.logger,
+      now: this.now,
+    });
     // Every live follower waits on this signal; hundreds of SSE clients are normal, not a leak.
     setMaxListeners(0, this.closed.signal);
   }
@@ -128,6 +142,18 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
   subscribe(jobId: string, opts: { afterId?: string; signal: AbortSignal }): AsyncIterable<StoredJobEvent> {
     if (opts.afterId !== undefined) parseStreamId(opts.afterId);
     return this.follow(jobId, opts.afterId, opts.signal);
+  }
+
+  listJobs(query: JobListQuery): Promise<JobListPage> {
+    return this.directory.listJobs(query);
+  }
+
+  claimActiveSlot(tenant: string, jobId: string, max: number): Promise<boolean> {
+    return this.directory.claimActiveSlot(tenant, jobId, max);
+  }
+
+  releaseActiveSlot(tenant: string, jobId: string): Promise<void> {
+    return this.directory.releaseActiveSlot(tenant, jobId);
   }
 
   async getStatus(jobId: string): Promise<JobStatus | null> {
