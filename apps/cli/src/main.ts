@@ -1,6 +1,10 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ApiError, TinyBackspaceClient } from '@tinyb/client';
+import { JobState } from '@tinyb/contracts';
 import { formatEvent } from './format-event.js';
+import { formatJobList } from './format-job-list.js';
 
 const USAGE = `tinyb: submit prompts to Tiny Backspace and follow them.
 
@@ -9,11 +13,13 @@ Usage:
   tinyb follow <job-id> [--after <event-id>]
   tinyb status <job-id>
   tinyb cancel <job-id>
+  tinyb list [--state <queued|running|succeeded|failed|cancelled>] [--limit <n>] [--cursor <c>]
+  tinyb hash-key [<key>]      print the SHA-256 for API_KEYS (reads the key from stdin when not given)
 
 Options:
-  --url <api>     API base URL (default $TINYB_URL or http://localhost:8000)
-  --token <t>     API token (default $TINYB_TOKEN)
-  --json          print raw JSON (status, follow)
+  --url <api>       API base URL (default $TINYB_URL or http://localhost:8000)
+  --api-key <key>   your API key (default $TINYB_API_KEY; --token and $TINYB_TOKEN still work)
+  --json            print raw JSON (status, follow, list)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -23,6 +29,10 @@ async function main(argv: string[]): Promise<number> {
     options: {
       url: { type: 'string' },
       token: { type: 'string' },
+      'api-key': { type: 'string' },
+      state: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
       repo: { type: 'string' },
       prompt: { type: 'string' },
       agent: { type: 'string' },
@@ -40,10 +50,20 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command || values.help ? 0 : 2;
   }
-  const apiToken = values.token ?? process.env['TINYB_TOKEN'];
+  if (command === 'hash-key') {
+    // The key from the argument, or stdin (so it stays out of the shell history); one trailing newline dropped.
+    const key = jobId ?? readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+    if (key === '') {
+      process.stderr.write('tinyb hash-key needs a key (argument or stdin)\n');
+      return 2;
+    }
+    process.stdout.write(`${createHash('sha256').update(key, 'utf8').digest('hex')}\n`);
+    return 0;
+  }
+  const apiKey = values['api-key'] ?? values.token ?? process.env['TINYB_API_KEY'] ?? process.env['TINYB_TOKEN'];
   const client = new TinyBackspaceClient({
     baseUrl: values.url ?? process.env['TINYB_URL'] ?? 'http://localhost:8000',
-    ...(apiToken ? { apiToken } : {}),
+    ...(apiKey ? { apiKey } : {}),
   });
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
@@ -81,6 +101,30 @@ async function main(argv: string[]): Promise<number> {
       if (!jobId) break;
       process.stdout.write(`${JSON.stringify(await client.status(jobId), null, values.json ? 0 : 2)}\n`);
       return 0;
+    case 'list': {
+      const state = values.state === undefined ? undefined : JobState.safeParse(values.state);
+      if (state && !state.success) {
+        process.stderr.write(`--state must be one of ${JobState.options.join(', ')}\n`);
+        return 2;
+      }
+      const limit = values.limit === undefined ? undefined : Number(values.limit);
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+        process.stderr.write('--limit must be a positive integer\n');
+        return 2;
+      }
+      const page = await client.listJobs({
+        ...(state?.data ? { state: state.data } : {}),
+        ...(limit === undefined ? {} : { limit }),
+        ...(values.cursor ? { cursor: values.cursor } : {}),
+      });
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(page)}\n`);
+        return 0;
+      }
+      process.stdout.write(page.jobs.length === 0 ? 'no jobs\n' : `${formatJobList(page.jobs)}\n`);
+      if (page.next_cursor) process.stdout.write(`more: tinyb list --cursor ${page.next_cursor}\n`);
+      return 0;
+    }
     case 'cancel':
       if (!jobId) break;
       process.stdout.write(`${(await client.cancel(jobId)).status}\n`);

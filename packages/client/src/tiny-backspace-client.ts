@@ -1,5 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { ErrorBody, JobEvent, JobStatus, isTerminalEvent, type CodeJobRequest } from '@tinyb/contracts';
+import { ErrorBody, JobEvent, JobList, JobStatus, isTerminalEvent, type CodeJobRequest, type JobState } from '@tinyb/contracts';
 import { z } from 'zod';
 
 export class ApiError extends Error {
@@ -27,6 +27,9 @@ export interface StreamedJobEvent {
 
 export interface ClientOptions {
   baseUrl: string;
+  /** A tenant's API key, or the admin key (API_TOKEN); sent as `Authorization: Bearer`. */
+  apiKey?: string;
+  /** The older name of `apiKey`. */
   apiToken?: string;
   fetch?: typeof fetch;
 }
@@ -54,6 +57,17 @@ export class TinyBackspaceClient {
   async status(jobId: string, signal?: AbortSignal): Promise<JobStatus> {
     const res = await this.request(`/api/jobs/${encodeURIComponent(jobId)}`, signal ? { signal } : {});
     return JobStatus.parse(await res.json());
+  }
+
+  /** The caller's jobs (an admin's: everyone's), newest first; pass `next_cursor` back as `cursor` for the next page. */
+  async listJobs(query: { state?: JobState; limit?: number; cursor?: string } = {}, signal?: AbortSignal): Promise<JobList> {
+    const params = new URLSearchParams();
+    if (query.state !== undefined) params.set('state', query.state);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.cursor !== undefined) params.set('cursor', query.cursor);
+    const search = params.size > 0 ? `?${params.toString()}` : '';
+    const res = await this.request(`/api/jobs${search}`, signal ? { signal } : {});
+    return JobList.parse(await res.json());
   }
 
   async cancel(jobId: string): Promise<{ status: string }> {
@@ -96,7 +110,8 @@ export class TinyBackspaceClient {
 
   private async request(path: string, init: RequestInit): Promise<Response> {
     const headers = new Headers(init.headers);
-    if (this.opts.apiToken) headers.set('authorization', `Bearer ${this.opts.apiToken}`);
+    const key = this.opts.apiKey ?? this.opts.apiToken;
+    if (key) headers.set('authorization', `Bearer ${key}`);
     const res = await this.fetch(`${this.baseUrl}${path}`, { ...init, headers });
     if (res.ok) return res;
     const body: unknown = await res.json().catch(() => undefined);
