@@ -34,7 +34,11 @@ export interface AgentWorkspace {
 export interface AgentSandboxesOptions {
   /** Names the temporary root directory and the jobs: `claude-int`, `gemini-int`, … */
   name: string;
-  /** The provider under test, rooted in a directory this harness removes after all tests. */
+  /**
+   * The provider under test, rooted in a directory this harness removes after all tests. Made at the first
+   * workspace, so it may use what `beforeAll` started: a sealed bwrap sandbox reaches a fake model only
+   * through the fake's `sandboxForward` (`network: { forwards: [model.sandboxForward] }`).
+   */
   provider(rootDir: string): SandboxProvider;
   /** Host paths to bind into each sandbox, read when a sandbox is made (the agent may not exist before). */
   toolPaths?(): string[];

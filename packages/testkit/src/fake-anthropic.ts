@@ -210,7 +210,7 @@ export async function startFakeAnthropic(opts: { apiKey?: string; oauthToken?: s
     streamTurn(res, turn, { model, messageId: `msg_fake_${++messageCounter}`, toolUseId: `toolu_fake_${done + 1}_${messageCounter}` });
   });
 
-  return { url: server.origin, apiKey, requests, close: server.close };
+  return { url: server.origin, apiKey, requests, sandboxForward: server.sandboxForward, close: server.close };
 }
 
 function streamTurn(res: ServerResponse, turn: Turn, ids: { model: string; messageId: string; toolUseId: string }): void {

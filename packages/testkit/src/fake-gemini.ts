@@ -162,7 +162,7 @@ export async function startFakeGemini(opts: { apiKey?: string } = {}): Promise<F
     streamTurn(res, turn);
   });
 
-  return { url: server.origin, apiKey, requests, close: server.close };
+  return { url: server.origin, apiKey, requests, sandboxForward: server.sandboxForward, close: server.close };
 }
 
 const usageMetadata = {

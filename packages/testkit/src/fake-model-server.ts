@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 /**
  * The mechanics the scripted model APIs (fake-anthropic, fake-gemini, fake-openai) share: an HTTP server on a
- * free loopback port, bodies read whole and parsed, JSON and server-sent-event replies, and the scenario scripts
+ * free loopback port and on a Unix socket (what a sealed bwrap sandbox can be given), bodies read whole and parsed, JSON and server-sent-event replies, and the scenario scripts
  * they all play. Each fake keeps its own routes, key check, wire format and scenario table.
  */
 
@@ -40,6 +44,11 @@ export interface FakeModelApi<Recorded extends RecordedModelRequest> {
   /** The base URL to give the client (the fake's doc says which variable). */
   url: string;
   apiKey: string;
+  /**
+   * For a sealed sandbox (`LocalSandboxProvider`'s `network.forwards`): the fake's Unix socket, relayed to the
+   * sandbox's own 127.0.0.1 on the same port as `url`'s, so that `url` works inside the sandbox as on the host.
+   */
+  sandboxForward: { port: number; hostSocketPath: string };
   requests: Recorded[];
   close(): Promise<void>;
 }
@@ -47,6 +56,8 @@ export interface FakeModelApi<Recorded extends RecordedModelRequest> {
 export interface FakeModelServer {
   /** `http://127.0.0.1:<port>`, without a trailing slash. */
   origin: string;
+  /** The same server on a Unix socket, with the TCP port to show it at inside a sandbox. */
+  sandboxForward: { port: number; hostSocketPath: string };
   /** Drops open connections (a CLI may keep one alive) and stops listening. */
   close(): Promise<void>;
 }
@@ -74,12 +85,25 @@ export async function startFakeModelServer(name: string, handle: (req: ModelRequ
   });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error(`${name}: server has no TCP address`);
+  // Connections on the socket are handed to the same HTTP server: one handler, one set of open connections.
+  const socketDir = mkdtempSync(path.join(tmpdir(), `tinyb-${name}-`));
+  const hostSocketPath = path.join(socketDir, 'model.sock');
+  const socketServer = createNetServer((socket) => server.emit('connection', socket));
+  await new Promise<void>((resolve, reject) => {
+    socketServer.once('error', reject);
+    socketServer.listen(hostSocketPath, () => resolve());
+  });
   return {
     origin: `http://127.0.0.1:${address.port}`,
+    sandboxForward: { port: address.port, hostSocketPath },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        socketServer.close();
+        server.close(() => {
+          rmSync(socketDir, { recursive: true, force: true });
+          resolve();
+        });
       }),
   };
 }

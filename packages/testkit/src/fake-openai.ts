@@ -171,7 +171,7 @@ export async function startFakeOpenAi(opts: { apiKey?: string } = {}): Promise<F
     }
   });
 
-  return { url: `${server.origin}/v1`, apiKey, requests, close: server.close };
+  return { url: `${server.origin}/v1`, apiKey, requests, sandboxForward: server.sandboxForward, close: server.close };
 }
 
 interface Ids {

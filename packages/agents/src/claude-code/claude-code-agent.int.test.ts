@@ -23,7 +23,8 @@ afterAll(async () => {
 
 const harness = agentSandboxes({
   name: 'claude-int',
-  provider: (rootDir) => new LocalSandboxProvider({ isolation: 'bwrap', rootDir, killGraceMs: 500 }),
+  // The sandbox's network is sealed: the CLI reaches the fake only through its socket, at the same URL.
+  provider: (rootDir) => new LocalSandboxProvider({ isolation: 'bwrap', rootDir, killGraceMs: 500, network: { forwards: [model.sandboxForward] } }),
   toolPaths: () => agent.toolPaths,
   isAgentCommand: (argv) => argv[0] === executable,
 });

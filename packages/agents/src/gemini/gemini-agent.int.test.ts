@@ -25,7 +25,8 @@ afterAll(async () => {
 
 const harness = agentSandboxes({
   name: 'gemini-int',
-  provider: (rootDir) => new LocalSandboxProvider({ isolation: 'bwrap', rootDir, killGraceMs: 500 }),
+  // The sandbox's network is sealed: the CLI reaches the fake only through its socket, at the same URL.
+  provider: (rootDir) => new LocalSandboxProvider({ isolation: 'bwrap', rootDir, killGraceMs: 500, network: { forwards: [model.sandboxForward] } }),
   toolPaths: () => agent.toolPaths,
   // The CLI runs as `node <cli>`.
   isAgentCommand: (argv) => argv[1] === executable,
