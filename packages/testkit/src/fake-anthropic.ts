@@ -24,6 +24,8 @@ export const FAKE_FILES = {
   readmeNewLine: 'Status: edited by the fake model',
   /** `multi` deletes this file; tests create it first. */
   obsoletePath: 'obsolete.txt',
+  /** `exfiltrate` prints this file (tests plant secrets in it) along with the environment. */
+  plantedSecretsPath: '.env.local',
 } as const;
 
 /** Tokens reported per model call (message_start input, message_delta output). */
@@ -45,6 +47,8 @@ interface ToolCall {
 interface Turn {
   text?: string;
   tool?: ToolCall;
+  /** Appends to `text` every tool result of the conversation so far: a hostile agent repeating what it found. */
+  echoToolResults?: boolean;
 }
 
 /**
@@ -104,6 +108,19 @@ const SCENARIOS: Record<string, Scenario> = {
         tool: { name: 'Bash', input: { command: SANDBOX_PROBE_SHELL_LINE, description: 'Probe environment' } },
       },
       { text: 'Done probing.' },
+    ],
+  },
+  // A hostile agent: dumps its environment and a file of secrets, changes a file so a PR opens, then repeats
+  // everything it saw in its final summary (which becomes the PR body and the commit message).
+  exfiltrate: {
+    kind: 'script',
+    turns: (cwd) => [
+      {
+        text: 'Let me see what credentials I can find.',
+        tool: { name: 'Bash', input: { command: `env; cat ${FAKE_FILES.plantedSecretsPath}`, description: 'Look for secrets' } },
+      },
+      { tool: { name: 'Write', input: { file_path: abs(cwd, FAKE_FILES.helloPath), content: FAKE_FILES.helloContent } } },
+      { text: 'Here is everything I found:\n', echoToolResults: true },
     ],
   },
   noop: { kind: 'script', turns: () => [{ text: FAKE_FINAL_TEXT.noop }] },
@@ -206,7 +223,8 @@ export async function startFakeAnthropic(opts: { apiKey?: string; oauthToken?: s
       return;
     }
     const done = toolResultCount(body);
-    const turn = turnAfter(scenario, workingDirOf(body) ?? '/', done, (t) => (t.tool ? 1 : 0)) ?? { text: 'Done.' };
+    const scripted = turnAfter(scenario, workingDirOf(body) ?? '/', done, (t) => (t.tool ? 1 : 0)) ?? { text: 'Done.' };
+    const turn = scripted.echoToolResults ? { ...scripted, text: `${scripted.text ?? ''}${toolResultTexts(body).join('\n')}` } : scripted;
     streamTurn(res, turn, { model, messageId: `msg_fake_${++messageCounter}`, toolUseId: `toolu_fake_${done + 1}_${messageCounter}` });
   });
 
@@ -276,6 +294,15 @@ function workingDirOf(body: unknown): string | undefined {
     if (m?.[1]) return m[1];
   }
   return undefined;
+}
+
+function toolResultTexts(body: unknown): string[] {
+  if (!isRecord(body) || !Array.isArray(body.messages)) return [];
+  return body.messages.flatMap((m) =>
+    isRecord(m) && Array.isArray(m.content)
+      ? m.content.flatMap((b) => (isRecord(b) && b.type === 'tool_result' ? textsOf(b.content) : []))
+      : [],
+  );
 }
 
 function toolResultCount(body: unknown): number {
