@@ -81,7 +81,7 @@ const lastResult = (stdout: string): Record<string, unknown> | undefined =>
     .filter((l) => l.type === 'result')
     .at(-1);
 
-async function runClaude(endpoint: { baseUrl: string; apiKey: string }, prompt: string) {
+async function runClaude(endpoint: { baseUrl: string; apiKey: string; auth?: 'api-key' | 'oauth' }, prompt: string) {
   const ws = await workspace('claude');
   const result = await run([resolveClaudeExecutable(), '-p', prompt, '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions', '--max-turns', '5'], {
     cwd: ws.repo,
@@ -89,7 +89,7 @@ async function runClaude(endpoint: { baseUrl: string; apiKey: string }, prompt: 
       HOME: ws.home,
       CLAUDE_CODE_TMPDIR: ws.tmp,
       ANTHROPIC_BASE_URL: endpoint.baseUrl,
-      ANTHROPIC_API_KEY: endpoint.apiKey,
+      ...(endpoint.auth === 'oauth' ? { CLAUDE_CODE_OAUTH_TOKEN: endpoint.apiKey } : { ANTHROPIC_API_KEY: endpoint.apiKey }),
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
       CLAUDE_CODE_MAX_RETRIES: '2',
       ...(process.getuid?.() === 0 ? { IS_SANDBOX: '1' } : {}),
@@ -122,6 +122,37 @@ describe('the real CLIs through the gateway', () => {
     expect(meter.total()).toEqual(total);
     expect(events.at(-1)).toEqual({ type: 'agent.usage', ...total });
     await grant.revoke();
+  });
+
+  it('claude with a subscription token: the CLI runs in OAuth mode with the gateway token; only upstream sees the real bearer', async () => {
+    const oauthToken = 'sk-ant-oat01-subscription-canary-0123456789';
+    const subscription = await startFakeAnthropic({ oauthToken });
+    const port = await freeLoopbackPort();
+    const oauthGateway = new ModelGateway({ upstreams: { anthropic: { baseUrl: subscription.url, oauthToken } }, sandboxBaseUrl: `http://127.0.0.1:${port}`, logger: silentLogger });
+    try {
+      await oauthGateway.listen({ port });
+      const meter = new JobUsageMeter({ budget: {}, emit: async () => undefined, onExceeded: () => undefined });
+      const grant = await oauthGateway.grant({ jobId: 'job-oauth', attempt: 1, usage: meter, signal: new AbortController().signal });
+      const endpoint = grant.endpoint('anthropic');
+      expect(endpoint.auth).toBe('oauth');
+      const { code, stdout, stderr, ws } = await runClaude(endpoint, 'Add a hello file');
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      expect(lastResult(stdout)).toMatchObject({ is_error: false, result: FAKE_FINAL_TEXT.write });
+      expect(await readFile(path.join(ws.repo, FAKE_FILES.helloPath), 'utf8')).toBe(FAKE_FILES.helloContent);
+      // The fake refuses anything but the subscription's bearer with the oauth beta flag, so two calls through
+      // prove the swap; and the token is nowhere but in those upstream requests.
+      expect(subscription.requests).toHaveLength(2);
+      for (const call of subscription.requests) {
+        expect(call.headers.authorization).toBe(`Bearer ${oauthToken}`);
+        expect(call.headers['x-api-key']).toBeUndefined();
+        expect(call.rawBody).not.toContain(oauthToken);
+      }
+      expect(stdout).not.toContain(oauthToken);
+      await grant.revoke();
+    } finally {
+      await oauthGateway.close();
+      await subscription.close();
+    }
   });
 
   it('claude: once the budget is spent, the next call is refused and the CLI stops without retrying it', async () => {

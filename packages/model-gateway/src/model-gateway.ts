@@ -209,9 +209,10 @@ export class ModelGateway implements ModelAccess {
     if (this.opts.upstreams[provider] === undefined) {
       throw new AppError('unknown_agent', `the model gateway has no ${provider} credentials configured`);
     }
-    // The sandbox always presents the token as an API key, even when upstream is a Claude subscription: the
-    // gateway, not the CLI, speaks OAuth upstream, so the CLI never tries OAuth flows of its own.
-    return { baseUrl: `${this.sandboxBaseUrl}/${provider}${PROVIDER_PROFILES[provider].endpointSuffix}`, apiKey: token, auth: 'api-key' };
+    // Behind a Claude subscription the CLI runs in its OAuth mode (CLAUDE_CODE_OAUTH_TOKEN = our token), so its
+    // requests are shaped as a subscription's are (bearer, oauth beta flag); the gateway swaps in the real bearer.
+    const oauth = provider === 'anthropic' && this.opts.upstreams.anthropic?.oauthToken !== undefined;
+    return { baseUrl: `${this.sandboxBaseUrl}/${provider}${PROVIDER_PROFILES[provider].endpointSuffix}`, apiKey: token, auth: oauth ? 'oauth' : 'api-key' };
   }
 
   private async startServer(listen: (server: Server, done: () => void) => void): Promise<Server> {
