@@ -96,6 +96,11 @@ describe('LegacyTranslator: job lifecycle', () => {
       { type: 'job.retrying', attempt: 1, delayMs: 10, error: { code: 'internal', message: 'socket hang up' } },
       [{ type: 'progress', stage: 'retrying', message: 'Attempt 1 failed (socket hang up); retrying' }],
     ],
+    [
+      'job.recovered',
+      { type: 'job.recovered', attempt: 1, previousWorkerId: 'host:42', reason: 'worker_lost' },
+      [{ type: 'progress', stage: 'recovered', message: 'Attempt 1 lost its worker; another worker took over' }],
+    ],
     ['job.cancel_requested', { type: 'job.cancel_requested' }, [{ type: 'progress', stage: 'cancelling', message: 'Cancellation requested' }]],
     ['step.started clone', { type: 'step.started', step: 'clone' }, [{ type: 'progress', stage: 'clone', message: 'Cloning repository' }]],
     ['step.started open_pr', { type: 'step.started', step: 'open_pr' }, [{ type: 'progress', stage: 'open_pr', message: 'Opening pull request' }]],

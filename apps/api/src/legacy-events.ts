@@ -57,6 +57,8 @@ export class LegacyTranslator {
         return [{ type: 'progress', stage: 'started', message: `Job started (attempt ${event.attempt})` }];
       case 'job.retrying':
         return [{ type: 'progress', stage: 'retrying', message: `Attempt ${event.attempt} failed (${event.error.message}); retrying` }];
+      case 'job.recovered':
+        return [{ type: 'progress', stage: 'recovered', message: `Attempt ${event.attempt} lost its worker; another worker took over` }];
       case 'job.cancel_requested':
         return [{ type: 'progress', stage: 'cancelling', message: 'Cancellation requested' }];
       case 'step.started':

@@ -9,6 +9,8 @@ describe('formatEvent', () => {
     [{ type: 'job.queued', repoUrl: 'https://github.com/octo/hello', agent: 'gemini', draft: false }, 'queued: https://github.com/octo/hello (agent gemini)'],
     [{ type: 'job.started', attempt: 2, workerId: 'host-1:42' }, 'started (attempt 2, worker host-1:42)'],
     [{ type: 'job.cancel_requested' }, 'cancel requested'],
+    [{ type: 'job.recovered', attempt: 1, previousWorkerId: 'host-1:41', reason: 'worker_lost' }, 'attempt 1 lost its worker (host-1:41); taken over'],
+    [{ type: 'job.recovered', attempt: 3, reason: 'worker_lost' }, 'attempt 3 lost its worker; taken over'],
     [
       { type: 'job.retrying', attempt: 1, delayMs: 15_000, error: { code: 'internal', message: 'socket hang up' } },
       'attempt 1 failed: internal: socket hang up; retrying in 15 s',

@@ -14,6 +14,8 @@ export function formatEvent(event: JobEvent): string {
         return `queued: ${event.repoUrl} (agent ${event.agent})`;
       case 'job.started':
         return `started (attempt ${event.attempt}, worker ${event.workerId})`;
+      case 'job.recovered':
+        return `attempt ${event.attempt} lost its worker${event.previousWorkerId ? ` (${event.previousWorkerId})` : ''}; taken over`;
       case 'job.cancel_requested':
         return 'cancel requested';
       case 'job.retrying':

@@ -58,6 +58,12 @@ export const JobEvent = z.discriminatedUnion('type', [
     tenant: z.string().optional(),
   }),
   event('job.started', { attempt: z.number().int().positive(), workerId: z.string() }),
+  /**
+   * The worker that ran `attempt` stopped renewing its hold on the job (it crashed, was killed, or lost Redis),
+   * and this job was taken over: published by the worker that picked it up, just before its `job.started`.
+   * The lost attempt's work is gone; the next attempt starts over (same branch, same pull request).
+   */
+  event('job.recovered', { attempt: z.number().int().positive(), previousWorkerId: z.string().optional(), reason: z.literal('worker_lost') }),
   event('job.cancel_requested', {}),
   event('job.retrying', { attempt: z.number().int().positive(), error: JobError, delayMs: z.number().nonnegative() }),
   event('step.started', { step: Step }),

@@ -150,12 +150,28 @@ describe('statusPatchFor, folded over a job that fails', () => {
   });
 });
 
+describe('statusPatchFor, folded over a job whose worker died mid-step', () => {
+  it('recovered: still running, the lost step cleared, worker_lost recorded until the next attempt starts', () => {
+    const events = [
+      ev({ type: 'job.queued', repoUrl: 'https://github.com/octo/hello', agent: 'claude-code', draft: false }),
+      ev({ type: 'job.started', attempt: 1, workerId: 'w-1' }),
+      ev({ type: 'step.started', step: 'run_agent' }),
+      ev({ type: 'job.recovered', attempt: 1, previousWorkerId: 'w-1', reason: 'worker_lost' }),
+      ev({ type: 'job.started', attempt: 2, workerId: 'w-2' }),
+    ];
+    const [, , agent, recovered, started2] = fold(events);
+    expect(recovered).toEqual({ ...agent, state: 'running', step: null, error: { code: 'worker_lost', message: expect.stringContaining('attempt 1') } });
+    expect(started2).toEqual({ ...recovered, attempt: 2, startedAt: events[4]!.at, error: null });
+  });
+});
+
 describe('statusPatchFor, every event type', () => {
   const error = fatalError;
   // `satisfies` makes this fail to compile when an event type is added without an expectation here.
   const expected = {
     'job.queued': [{ type: 'job.queued', repoUrl: 'u', agent: 'a', draft: false }, ['id', 'state', 'step', 'attempt', 'repoUrl', 'agent', 'createdAt', 'startedAt', 'finishedAt', 'cancelRequested', 'result', 'error', 'usage', 'tenant']],
     'job.started': [{ type: 'job.started', attempt: 1, workerId: 'w' }, ['state', 'attempt', 'startedAt', 'step', 'error']],
+    'job.recovered': [{ type: 'job.recovered', attempt: 1, reason: 'worker_lost' }, ['state', 'step', 'error']],
     'job.cancel_requested': [{ type: 'job.cancel_requested' }, ['cancelRequested']],
     'job.retrying': [{ type: 'job.retrying', attempt: 1, error, delayMs: 1 }, ['state', 'error']],
     'step.started': [{ type: 'step.started', step: 'clone' }, ['step']],

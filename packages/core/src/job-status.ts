@@ -26,6 +26,13 @@ export function statusPatchFor(event: JobEvent): Partial<JobStatus> {
       };
     case 'job.started':
       return { state: 'running', attempt: event.attempt, startedAt: event.at, step: null, error: null };
+    case 'job.recovered':
+      // The lost attempt's step is over; the error says why until the new attempt's job.started clears it.
+      return {
+        state: 'running',
+        step: null,
+        error: { code: 'worker_lost', message: `attempt ${event.attempt} lost its worker; another worker took the job over` },
+      };
     case 'job.cancel_requested':
       return { cancelRequested: true };
     case 'job.retrying':
