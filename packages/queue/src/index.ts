@@ -12,5 +12,6 @@ export { DEFAULT_QUEUE_PREFIX } from './queue-keys.js';
 export { createRedisConnection, waitForRedis, type RedisConnectionBehaviour } from './create-redis-connection.js';
 export { isRedisUnavailableError } from './redis-unavailable.js';
 export { WorkerRegistry, WorkerAdvertisement, type WorkerRegistryDeps } from './worker-registry.js';
+export { AttemptRegistry, RunningAttempt, SandboxRef, type AttemptRegistryDeps } from './attempt-registry.js';
 export { RedisLease } from './redis-lease.js';
 export { RedisSubmitRateLimiter, type RedisSubmitRateLimiterDeps } from './redis-submit-rate-limiter.js';

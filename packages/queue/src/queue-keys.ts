@@ -13,6 +13,10 @@ export const queueKeys = {
   workers: (prefix: string): string => `${prefix}:workers`,
   /** Hash of worker id → advertised JSON. */
   workerInfo: (prefix: string): string => `${prefix}:workers:info`,
+  /** A worker's liveness: present (with a short TTL) while the worker beats. */
+  workerAlive: (prefix: string, workerId: string): string => `${prefix}:worker-alive:${workerId}`,
+  /** Hash of `${jobId}:${attempt}` → the running attempt's JSON (its worker, host and sandbox). */
+  attempts: (prefix: string): string => `${prefix}:attempts`,
 };
 
 export const DEFAULT_QUEUE_PREFIX = 'tinyb';
