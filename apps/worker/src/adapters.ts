@@ -7,7 +7,19 @@ import {
   loadGitHubAppPrivateKey,
   type GitHubCredentials,
 } from '@tinyb/git-host';
-import { DaytonaSandboxProvider, LocalSandboxProvider, SandboxReaper, findBwrap } from '@tinyb/sandbox';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  DaytonaSandboxProvider,
+  EgressAllowList,
+  EgressProxy,
+  LocalSandboxProvider,
+  SandboxReaper,
+  findBwrap,
+  type SandboxNetworkOptions,
+  type SandboxPortForward,
+} from '@tinyb/sandbox';
 import type { WorkerEnv } from './env.js';
 
 /**
@@ -35,18 +47,26 @@ export async function buildGitHost(env: WorkerEnv, logger: Logger, registerSecre
   } else {
     throw new AppError('repo_access_denied', 'set GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY');
   }
-  return new GitHubHost({ credentials, gitUrl: env.GITHUB_URL, logger });
+  // Under an app the commits stay its bot's; in token mode they may name the operator's chosen author.
+  const commitAuthor =
+    credentials instanceof PersonalTokenCredentials && env.COMMIT_AUTHOR_NAME && env.COMMIT_AUTHOR_EMAIL
+      ? { commitAuthor: { name: env.COMMIT_AUTHOR_NAME, email: env.COMMIT_AUTHOR_EMAIL } }
+      : {};
+  return new GitHubHost({ credentials, gitUrl: env.GITHUB_URL, ...commitAuthor, logger });
 }
 
-/** Every agent whose credentials are configured, by the name jobs use. */
+/**
+ * Every agent whose credentials are configured, by the name jobs use. The CLI agents get no key: each run
+ * brings its attempt's endpoint from the model access (the gateway). On Daytona the CLIs are the image's own
+ * commands, looked up on the image's PATH; a configured path is a path inside the image, never resolved here.
+ */
 export function buildAgents(env: WorkerEnv): Map<string, CodingAgent> {
   const agents: CodingAgent[] = [];
-  if (env.ANTHROPIC_API_KEY) {
+  const remote = env.SANDBOX_PROVIDER === 'daytona';
+  if (env.ANTHROPIC_API_KEY || env.CLAUDE_CODE_OAUTH_TOKEN) {
     agents.push(
       new ClaudeCodeAgent({
-        executable: env.CLAUDE_CODE_PATH ?? resolveClaudeExecutable(),
-        apiKey: env.ANTHROPIC_API_KEY,
-        ...(env.ANTHROPIC_BASE_URL ? { baseUrl: env.ANTHROPIC_BASE_URL } : {}),
+        executable: env.CLAUDE_CODE_PATH ?? (remote ? 'claude' : resolveClaudeExecutable()),
         ...(env.CLAUDE_MODEL ? { defaultModel: env.CLAUDE_MODEL } : {}),
       }),
     );
@@ -54,9 +74,7 @@ export function buildAgents(env: WorkerEnv): Map<string, CodingAgent> {
   if (env.GEMINI_API_KEY) {
     agents.push(
       new GeminiAgent({
-        executable: env.GEMINI_CLI_PATH ?? resolveGeminiCli(),
-        apiKey: env.GEMINI_API_KEY,
-        ...(env.GOOGLE_GEMINI_BASE_URL ? { baseUrl: env.GOOGLE_GEMINI_BASE_URL } : {}),
+        executable: env.GEMINI_CLI_PATH ?? (remote ? 'gemini' : resolveGeminiCli()),
         ...(env.GEMINI_MODEL ? { defaultModel: env.GEMINI_MODEL } : {}),
       }),
     );
@@ -66,6 +84,7 @@ export function buildAgents(env: WorkerEnv): Map<string, CodingAgent> {
       env.OPENAI_INPUT_USD_PER_MTOK !== undefined && env.OPENAI_OUTPUT_USD_PER_MTOK !== undefined
         ? { inputPerMTokUsd: env.OPENAI_INPUT_USD_PER_MTOK, outputPerMTokUsd: env.OPENAI_OUTPUT_USD_PER_MTOK }
         : undefined;
+    // The loop runs in the worker and only its tools touch the sandbox: its key never goes there.
     agents.push(
       new OpenAiCompatibleAgent({
         model: env.OPENAI_MODEL,
@@ -92,11 +111,45 @@ export interface SandboxSetup {
   close(): Promise<void>;
 }
 
-export async function buildSandbox(env: WorkerEnv, logger: Logger): Promise<SandboxSetup> {
+/** The worker's private directory (mode 700) for the sockets it binds into sandboxes; removed at shutdown. */
+export async function createRuntimeDir(): Promise<{ path: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tiny-backspace-worker-'));
+  return { path: dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** The port local sandboxes reach the egress proxy on (HTTPS_PROXY inside). */
+const SANDBOX_PROXY_PORT = 3128;
+
+/**
+ * Local sandboxes' only way to the internet: an allow-listing CONNECT proxy for SANDBOX_EGRESS_ALLOW (package
+ * registries and the like), none when the list is empty. Daytona sandboxes use Daytona's own allow-list.
+ */
+export async function buildEgressProxy(
+  env: WorkerEnv,
+  logger: Logger,
+  runtimeDir: string,
+): Promise<{ forward: SandboxPortForward; close(): Promise<void> } | undefined> {
+  const allow = EgressAllowList.parse(env.SANDBOX_EGRESS_ALLOW);
+  if (env.SANDBOX_PROVIDER !== 'local' || env.SANDBOX_EGRESS_ALLOW.trim() === '') return undefined;
+  const socketPath = path.join(runtimeDir, 'egress-proxy.sock');
+  const proxy = await EgressProxy.start({ socketPath, allow, logger });
+  logger.info({ allow: env.SANDBOX_EGRESS_ALLOW }, 'sandbox egress proxy started');
+  return { forward: { port: SANDBOX_PROXY_PORT, hostSocketPath: socketPath }, close: () => proxy.close() };
+}
+
+/** Where sandboxes may connect: the model gateway, and for local sandboxes the egress proxy's allow-list. */
+export interface SandboxReach {
+  /** Local bwrap sandboxes: sockets relayed into each sandbox's own loopback. */
+  network: SandboxNetworkOptions;
+  /** Daytona sandboxes: the hosts their egress allow-list must hold for the model calls. */
+  modelHosts: string[];
+}
+
+export async function buildSandbox(env: WorkerEnv, logger: Logger, reach: SandboxReach): Promise<SandboxSetup> {
   // Nothing of a job can be running past its time limit: older leftovers belong to crashed workers.
   const staleAfterMs = env.JOB_TIMEOUT_MS + 60_000;
   if (env.SANDBOX_PROVIDER === 'daytona') {
-    const provider = buildDaytonaProvider(env, logger);
+    const provider = buildDaytonaProvider(env, logger, reach.modelHosts);
     await provider.check();
     return {
       provider,
@@ -108,7 +161,7 @@ export async function buildSandbox(env: WorkerEnv, logger: Logger): Promise<Sand
       close: () => provider.close(),
     };
   }
-  const provider = await buildLocalSandboxProvider(env, logger);
+  const provider = await buildLocalSandboxProvider(env, logger, reach.network);
   return {
     provider,
     async startHousekeeping() {
@@ -120,11 +173,11 @@ export async function buildSandbox(env: WorkerEnv, logger: Logger): Promise<Sand
   };
 }
 
-function buildDaytonaProvider(env: WorkerEnv, logger: Logger): DaytonaSandboxProvider {
+function buildDaytonaProvider(env: WorkerEnv, logger: Logger, modelHosts: string[]): DaytonaSandboxProvider {
   const source = env.DAYTONA_SNAPSHOT
     ? { snapshot: env.DAYTONA_SNAPSHOT }
     : { image: env.DAYTONA_IMAGE ?? '', resources: { cpu: env.DAYTONA_CPU, memoryGiB: env.DAYTONA_MEMORY_GIB, diskGiB: env.DAYTONA_DISK_GIB } };
-  const allow = networkAllowDomains(env);
+  const allow = networkAllowDomains(env, modelHosts);
   return new DaytonaSandboxProvider({
     ...source,
     daytona: {
@@ -142,19 +195,20 @@ function buildDaytonaProvider(env: WorkerEnv, logger: Logger): DaytonaSandboxPro
   });
 }
 
-/** Sandboxes need to reach only the model APIs of the CLI agents (the openai agent runs in the worker). */
-function networkAllowDomains(env: WorkerEnv): string[] | undefined {
+/**
+ * Sandboxes need to reach only where their model calls go: the gateway's public host (or, in the weaker
+ * mode, the model APIs themselves), plus what the operator lists. The openai agent's calls leave from the worker.
+ */
+function networkAllowDomains(env: WorkerEnv, modelHosts: string[]): string[] | undefined {
   if (env.DAYTONA_NETWORK_ALLOW === '*') return undefined;
-  if (env.DAYTONA_NETWORK_ALLOW) return env.DAYTONA_NETWORK_ALLOW.split(',').map((d) => d.trim()).filter(Boolean);
-  const hosts: string[] = [];
-  if (env.ANTHROPIC_API_KEY) hosts.push(new URL(env.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com').hostname);
-  if (env.GEMINI_API_KEY) hosts.push(new URL(env.GOOGLE_GEMINI_BASE_URL ?? 'https://generativelanguage.googleapis.com').hostname);
+  const listed = (env.DAYTONA_NETWORK_ALLOW ?? '').split(',').map((d) => d.trim()).filter(Boolean);
+  const hosts = [...new Set([...modelHosts, ...listed])];
   return hosts.length > 0 ? hosts : undefined;
 }
 
-async function buildLocalSandboxProvider(env: WorkerEnv, logger: Logger): Promise<LocalSandboxProvider> {
+async function buildLocalSandboxProvider(env: WorkerEnv, logger: Logger, network: SandboxNetworkOptions): Promise<LocalSandboxProvider> {
   const rootDir = env.SANDBOX_ROOT === undefined ? {} : { rootDir: env.SANDBOX_ROOT };
-  if (findBwrap()) return LocalSandboxProvider.create({ isolation: 'bwrap', ...rootDir });
+  if (findBwrap()) return LocalSandboxProvider.create({ isolation: 'bwrap', network, ...rootDir });
   if (!env.SANDBOX_ALLOW_UNISOLATED) {
     throw new AppError(
       'sandbox_unavailable',

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { resolveClaudeExecutable, resolveGeminiCli } from '@tinyb/agents';
 import { TinyBackspaceClient, sseMessages } from '@tinyb/client';
 import type { JobEvent } from '@tinyb/contracts';
 import { freePort, startApp, waitForHttp, type AppProcess } from '@tinyb/testkit/app-process';
@@ -42,6 +43,7 @@ describe('end to end on Daytona sandboxes', () => {
     await daytona.plant({ labels: { app: 'someone-else' } });
 
     const port = await freePort();
+    const gatewayPort = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     const shared = { REDIS_PREFIX: fixture.prefix, GITHUB_URL: github.url, LOG_LEVEL: 'info' };
     api = startApp('api', { ...shared, PORT: String(port), HOST: '127.0.0.1' });
@@ -59,6 +61,12 @@ describe('end to end on Daytona sandboxes', () => {
       DAYTONA_API_URL: daytona.apiUrl,
       DAYTONA_SNAPSHOT: 'tiny-backspace-agents',
       DAYTONA_USE_DEPRECATED_POLLING: 'true',
+      // The fake's sandboxes run on this machine: the CLIs are this checkout's, and the gateway is on loopback.
+      CLAUDE_CODE_PATH: resolveClaudeExecutable(),
+      GEMINI_CLI_PATH: resolveGeminiCli(),
+      MODEL_GATEWAY_PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
+      MODEL_GATEWAY_HOST: '127.0.0.1',
+      MODEL_GATEWAY_PORT: String(gatewayPort),
     });
     await Promise.all([waitForHttp(`${baseUrl}/ready`), worker.waitForOutput('worker started', 60_000)]);
     client = new TinyBackspaceClient({ baseUrl });
@@ -107,7 +115,8 @@ describe('end to end on Daytona sandboxes', () => {
       autoStopInterval: 15,
       autoDeleteInterval: 0,
     });
-    expect(JSON.stringify(body)).toContain('127.0.0.1'); // egress allowed only to the model API's host
+    expect(JSON.stringify(body)).toContain('127.0.0.1'); // egress allowed only to the model gateway's host
+    expect(JSON.stringify(body)).not.toContain(anthropic.apiKey);
     expect(daytona.sandboxes().filter((s) => s.labels['jobId'] === id)).toEqual([]);
 
     const dir = execFileSync('mktemp', ['-d']).toString().trim();

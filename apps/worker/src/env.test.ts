@@ -92,7 +92,8 @@ describe('loadWorkerEnv', () => {
     expect(env.ANTHROPIC_API_KEY).toBeUndefined();
     const ours = loadWorkerEnv({ ...REQUIRED, COMMIT_AUTHOR_NAME: 'Bot', COMMIT_AUTHOR_EMAIL: 'bot@example.com', GITHUB_USERNAME: 'Ada' });
     expect(ours).toMatchObject({ COMMIT_AUTHOR_NAME: 'Bot', COMMIT_AUTHOR_EMAIL: 'bot@example.com' });
-    expect(configError({ ...REQUIRED, COMMIT_AUTHOR_EMAIL: 'not-an-email' }).message).toMatch(/COMMIT_AUTHOR_EMAIL/);
+    expect(configError({ ...REQUIRED, COMMIT_AUTHOR_NAME: 'Bot', COMMIT_AUTHOR_EMAIL: 'not-an-email' }).message).toMatch(/COMMIT_AUTHOR_EMAIL/);
+    expect(configError({ ...REQUIRED, COMMIT_AUTHOR_NAME: 'Bot' }).message).toMatch(/COMMIT_AUTHOR_EMAIL: is required with the other/);
   });
 
   it('refuses Daytona without a public model gateway unless the weaker mode is chosen', () => {

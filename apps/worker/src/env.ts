@@ -127,6 +127,9 @@ const WorkerEnv = z
         'no agent is configured: set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN), GEMINI_API_KEY, or OPENAI_MODEL (+ OPENAI_API_KEY / OPENAI_BASE_URL)',
       );
     }
+    if (Boolean(env.COMMIT_AUTHOR_NAME) !== Boolean(env.COMMIT_AUTHOR_EMAIL)) {
+      problem(env.COMMIT_AUTHOR_NAME ? 'COMMIT_AUTHOR_EMAIL' : 'COMMIT_AUTHOR_NAME', 'is required with the other commit author setting (a commit author has a name and an email)');
+    }
     if (env.SANDBOX_PROVIDER === 'daytona' && !env.MODEL_GATEWAY_PUBLIC_URL && !env.ALLOW_MODEL_KEY_IN_SANDBOX) {
       problem(
         'MODEL_GATEWAY_PUBLIC_URL',

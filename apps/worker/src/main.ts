@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { RedisJobEvents } from '@tinyb/events';
 import {
   CodeJobQueue,
-  createCodeWorker,
+  createCodeWorkers,
   createRedisConnection,
   RedisLease,
   WorkerRegistry,
@@ -11,9 +11,11 @@ import {
   waitForRedis,
 } from '@tinyb/queue';
 import { createLogger, loadDotEnv, registerEnvSecrets, runMain } from '@tinyb/runtime';
+import { BUILT_IN_AGENTS } from '@tinyb/contracts';
 import { Redactor } from '@tinyb/core';
-import { buildAgents, buildGitHost, buildSandbox } from './adapters.js';
+import { buildAgents, buildEgressProxy, buildGitHost, buildSandbox, createRuntimeDir } from './adapters.js';
 import { loadWorkerEnv } from './env.js';
+import { buildModelAccess } from './model-access-setup.js';
 import { SHUTDOWN_REASON, createProcessor } from './processor.js';
 
 /** The worker's composition root: the only place that reads the environment and builds adapters. */
@@ -26,7 +28,17 @@ runMain(async () => {
   const logger = createLogger({ name: 'worker', level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? env.NODE_ENV !== 'production', redactor });
   const workerId = `${hostname()}:${process.pid}`;
 
-  const sandbox = await buildSandbox(env, logger);
+  // The model keys stay in this process: sandboxes get per-attempt gateway tokens (also redacted wherever printed).
+  const runtimeDir = await createRuntimeDir();
+  const modelAccess = await buildModelAccess(env, logger, { registerSecret: (value) => redactor.add(value), runtimeDir: runtimeDir.path });
+  const egressProxy = await buildEgressProxy(env, logger, runtimeDir.path);
+  const sandbox = await buildSandbox(env, logger, {
+    network: {
+      forwards: modelAccess.sandboxForward ? [modelAccess.sandboxForward] : [],
+      ...(egressProxy ? { httpProxy: egressProxy.forward } : {}),
+    },
+    modelHosts: modelAccess.egressHosts,
+  });
   const sandboxProvider = sandbox.provider;
   const agents = buildAgents(env);
   const gitHost = await buildGitHost(env, logger, (secret) => redactor.add(secret));
@@ -35,13 +47,15 @@ runMain(async () => {
   const redis = createRedisConnection(env.REDIS_URL, logger);
   await waitForRedis(redis, env.REDIS_STARTUP_TIMEOUT_MS);
   const events = new RedisJobEvents({ redis, keyPrefix: env.REDIS_PREFIX, retentionMs: env.EVENTS_RETENTION_MS, logger });
-  const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, logger });
+  // Job lookups by id (cancel flag, the reaper's isJobActive) search the built-in agents' queues and this worker's.
+  const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, agents: [...new Set([...BUILT_IN_AGENTS, ...agents.keys()])], logger });
 
   const processor = createProcessor({
     pipeline: {
       sandboxProvider,
       agents,
       gitHost,
+      modelAccess: modelAccess.access,
       branchPrefix: env.BRANCH_PREFIX,
       redactor,
       limits: {
@@ -64,10 +78,18 @@ runMain(async () => {
     },
   });
 
-  const worker = createCodeWorker(processor, {
+  // One BullMQ Worker per agent queue this worker has credentials for, sharing WORKER_CONCURRENCY slots; the
+  // legacy single queue is drained into the agents' queues.
+  const worker = createCodeWorkers(processor, {
     connection,
     prefix: env.REDIS_PREFIX,
     concurrency: env.WORKER_CONCURRENCY,
+    agents: [...agents.keys()],
+    onLegacyJobRefused: (jobId, reason) => {
+      void events
+        .publish(jobId, { type: 'job.failed', error: { code: 'unknown_agent', message: reason } })
+        .catch((e: unknown) => logger.error({ err: e, jobId }, 'could not record a refused legacy job as failed'));
+    },
   });
   worker.on('error', (err) => logger.error({ err }, 'worker error'));
   // A job whose worker died more often than BullMQ allows is failed by the stalled checker, not by our
@@ -105,7 +127,7 @@ runMain(async () => {
   });
 
   logger.info(
-    { workerId, concurrency: env.WORKER_CONCURRENCY, sandbox: sandboxProvider.name, agents: [...agents.keys()] },
+    { workerId, concurrency: env.WORKER_CONCURRENCY, sandbox: sandboxProvider.name, agents: [...agents.keys()], modelCredentials: modelAccess.describe },
     'worker started',
   );
 
@@ -121,6 +143,9 @@ runMain(async () => {
     heartbeat.stop();
     await housekeeping.stop();
     await sandbox.close();
+    await modelAccess.close();
+    await egressProxy?.close();
+    await runtimeDir.remove();
     await cancels.close();
     await events.close();
     await queue.close();
