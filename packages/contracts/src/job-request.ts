@@ -13,6 +13,14 @@ const branchName = z
   .max(255)
   .regex(/^(?![-/])(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._\/-]+(?<![./])$/, 'must be a valid git branch name');
 
+// NUL and the other C0 controls have no place in a prompt, and a NUL can never reach an agent CLI (argv is
+// NUL-terminated): the job would be queued only to fail in the sandbox. Tabs and newlines are prose.
+const NO_CONTROLS_BUT_WHITESPACE = /^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$/;
+// One line of text: shown in the pull request, where a newline would start a line of its own.
+const ONE_LINE = /^[^\x00-\x1f\x7f]*$/;
+// A model is an identifier handed to an agent CLI as `--model <name>`: no spaces, and no leading `-`.
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@+[\]-]*$/;
+
 /**
  * The body of `POST /api/jobs`. `repo_url` is checked for shape here; whether its host is the configured
  * GitHub is checked by `parseRepoUrl`, which needs the server's config.
@@ -23,13 +31,14 @@ export const CodeJobRequest = z.strictObject({
     .string()
     .trim()
     .min(1, 'is required')
-    .max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`),
+    .max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`)
+    .regex(NO_CONTROLS_BUT_WHITESPACE, 'must not contain control characters other than tabs and newlines'),
   agent: z.string().min(1).max(64).optional(),
-  model: z.string().min(1).max(128).optional(),
+  model: z.string().min(1).max(128).regex(MODEL_NAME, 'must be a model name (letters, digits and ._:/@+[]-, not starting with -)').optional(),
   base_branch: branchName.optional(),
   draft: z.boolean().optional(),
   /** Who asked, as the PR should name them (e.g. a GitHub handle). Free text, shown, never trusted. */
-  requested_by: z.string().trim().min(1).max(100).optional(),
+  requested_by: z.string().trim().min(1).max(100).regex(ONE_LINE, 'must be one line without control characters').optional(),
   /** Per-job budget; the worker's own limits apply too (the lower wins). */
   max_cost_usd: z.number().positive().max(10_000).optional(),
   max_tokens: z.number().int().positive().max(1_000_000_000).optional(),
