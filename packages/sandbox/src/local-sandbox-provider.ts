@@ -6,6 +6,7 @@ import { AppError, throwIfAborted, type SandboxProvider, type SandboxSpec } from
 import { defaultEtcEntries } from './bwrap-args.js';
 import { findBwrap } from './find-bwrap.js';
 import { findExecutable } from './find-executable.js';
+import { killSandboxProcesses } from './kill-sandbox-processes.js';
 import { LocalSandbox, type LocalIsolation } from './local-sandbox.js';
 import { removeTree } from './remove-tree.js';
 import { SandboxNetwork, type SandboxNetworkOptions } from './sandbox-network.js';
@@ -147,9 +148,29 @@ export class LocalSandboxProvider implements SandboxProvider {
   }
 
   /**
-   * Removes sandbox directories left by a worker that crashed (a clean worker always destroys its own).
-   * Only directories older than `maxAgeMs` go, so with the job time limit as the age, no directory of a job
-   * still running (on this or another worker sharing the root) is touched. Returns how many were removed.
+   * Destroys sandbox `id` (a directory name under the root) of a worker on this machine that is gone: first
+   * any process still running in it, then the directory. Only for sandboxes no live worker runs (the attempt
+   * registry says which); idempotent.
+   */
+  async destroyLeftover(id: string): Promise<void> {
+    if (!/^[A-Za-z0-9_.-]+$/.test(id) || id === '.' || id === '..') {
+      throw new AppError('sandbox_failed', `not a sandbox id: ${JSON.stringify(id.slice(0, 100))}`);
+    }
+    const dir = path.join(this.rootDir, id);
+    await killSandboxProcesses(dir);
+    await removeTree(dir);
+  }
+
+  /** Where sandbox `id` lives on this machine (for records that let another process clean it up). */
+  dirOf(id: string): string {
+    return path.join(this.rootDir, id);
+  }
+
+  /**
+   * Removes sandbox directories left by a worker that crashed (a clean worker always destroys its own), and
+   * any process still running in them. Only directories older than `maxAgeMs` go, so with the job time limit as
+   * the age, no directory of a job still running (on this or another worker sharing the root) is touched: the
+   * backstop behind `destroyLeftover`. Returns how many were removed.
    */
   async sweepStale(maxAgeMs: number, now = Date.now()): Promise<number> {
     await this.ensureRootDir();
@@ -159,6 +180,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       const dir = path.join(this.rootDir, entry.name);
       const stat = await fs.lstat(dir).catch(() => undefined);
       if (!stat || now - stat.mtimeMs < maxAgeMs) continue;
+      await killSandboxProcesses(dir);
       await removeTree(dir).then(
         () => removed++,
         () => undefined,
