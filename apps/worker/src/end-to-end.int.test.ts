@@ -185,20 +185,33 @@ describe('end to end: prompt → pull request', () => {
     expect(await readdir(sandboxRoot)).toEqual([]);
   });
 
-  it('keeps the GitHub token out of the sandbox: the agent sees no token in env, .git/config or git config', async () => {
+  it('keeps every credential out of the sandbox and seals its network: the probe finds no key, no token, no Redis', async () => {
     const jobId = await submit('[scenario:env-probe] Show me the environment');
     const frames = await readAll(jobId);
     expect(frames.at(-1)!.event).toMatchObject({ type: 'job.succeeded', result: { outcome: 'no_changes' } });
 
-    // The probe really ran and its output went back to the model...
+    // The probe really ran, and its raw output (before any redaction: the model's next request carries the
+    // tool result as the CLI saw it) went back to the model through the gateway...
     const probe = frames.find((f) => f.event.type === 'agent.tool_result');
     expect(probe?.event).toMatchObject({ ok: true });
-    const sentToModel = model.requests.filter((r) => r.rawBody.includes('Probe environment') || r.rawBody.includes('remote.origin.url'));
-    expect(sentToModel.some((r) => r.rawBody.includes('remote.origin.url'))).toBe(true);
-    // ...and nowhere in what the model saw, nor in any event, is the token.
-    for (const r of model.requests) expect(r.rawBody).not.toContain(GITHUB_TOKEN);
-    for (const f of frames) expect(JSON.stringify(f.event)).not.toContain(GITHUB_TOKEN);
-    expect(github.pulls('acme', 'app').every((p) => !p.body.includes(GITHUB_TOKEN))).toBe(true);
+    const sentToModel = model.requests.map((r) => r.rawBody).filter((body) => body.includes('remote.origin.url')).join('\n');
+    expect(sentToModel).toContain('PATH=');
+    // ...showing the gateway's per-attempt token as the CLI's key, and the host's Redis out of reach.
+    expect(sentToModel).toMatch(/ANTHROPIC_API_KEY=tbgw_[A-Za-z0-9_-]{20,}/);
+    expect(sentToModel).toMatch(/ANTHROPIC_BASE_URL=http:\/\/127\.0\.0\.1:\d+\/anthropic/);
+    expect(sentToModel).toContain('redis-probe-exit=1');
+    expect(sentToModel).not.toContain('+PONG');
+    // Neither the model key nor the GitHub token is anywhere the agent could look, nor in any event or PR.
+    for (const secret of [GITHUB_TOKEN, API_KEY]) {
+      expect(sentToModel).not.toContain(secret);
+      for (const f of frames) expect(JSON.stringify(f.event)).not.toContain(secret);
+      expect(github.pulls('acme', 'app').every((p) => !p.body.includes(secret))).toBe(true);
+    }
+    // The model provider still got every call with the real key, never the token.
+    for (const r of model.requests) {
+      expect(r.headers['x-api-key']).toBe(API_KEY);
+      expect(JSON.stringify(r.headers)).not.toContain('tbgw_');
+    }
   });
 
   it('ends with outcome no_changes, and no pull request, when the agent changes nothing', async () => {
