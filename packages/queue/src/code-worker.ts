@@ -18,7 +18,7 @@ export interface CodeWorkerOptions {
   /** Jobs run at once by this process. Default 1: each job drives a sandbox and an agent, which are heavy. */
   concurrency?: number;
   /**
-   * How long a job's lock lasts without renewal (renewed every half of it). Default 60 s, twice BullMQ's,
+   * How long a job's lock lasts without renewal (renewed every quarter of it). Default 60 s, twice BullMQ's,
    * so a busy event loop (tar, large diffs) is not mistaken for a dead worker.
    */
   lockDurationMs?: number;
@@ -41,6 +41,9 @@ export function codeWorkerOptions(opts: CodeWorkerOptions): WorkerOptions {
     prefix: opts.prefix ?? DEFAULT_QUEUE_PREFIX,
     concurrency: opts.concurrency ?? 1,
     lockDuration: opts.lockDurationMs ?? 60_000,
+    // BullMQ renews at half the lock by default; at a quarter, a lock survives an event loop stalled for three
+    // quarters of it, and a dead worker's lock still expires within one duration.
+    lockRenewTime: Math.max(1, Math.floor((opts.lockDurationMs ?? 60_000) / 4)),
     stalledInterval: opts.stalledIntervalMs ?? 30_000,
     maxStalledCount: opts.maxStalledCount ?? 1,
     autorun: opts.autorun ?? true,
