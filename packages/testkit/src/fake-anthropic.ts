@@ -131,6 +131,16 @@ const SCENARIOS: Record<string, Scenario> = {
       { text: 'Finished waiting.' },
     ],
   },
+  // A tool call that keeps the agent busy for 10 s, then a real change: long enough to kill its worker in the
+  // middle, or to outlast several short job locks, and short enough that the attempt taking over finishes.
+  nap: {
+    kind: 'script',
+    turns: (cwd) => [
+      { text: 'A short nap first.', tool: { name: 'Bash', input: { command: 'sleep 10', description: 'Nap', timeout: 60_000 } } },
+      { text: 'Now the file.', tool: { name: 'Write', input: { file_path: abs(cwd, FAKE_FILES.helloPath), content: FAKE_FILES.helloContent } } },
+      { text: FAKE_FINAL_TEXT.write },
+    ],
+  },
   // About a second per turn for several turns, then a real change: a job long enough to stop Redis in the middle of.
   ticks: {
     kind: 'script',
