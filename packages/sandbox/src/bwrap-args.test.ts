@@ -25,8 +25,8 @@ describe('bwrapArgs', () => {
     expect(at('--ro-bind', '/tmp/tools/claude', '/tmp/tools/claude')).toBeGreaterThan(at('--tmpfs', '/tmp'));
     expect(at('--bind', '/tmp/sandboxes/job-1-abc', '/workspace')).toBeGreaterThan(at('--tmpfs', '/tmp'));
     expect(at('--remount-ro', '/')).toBeGreaterThan(at('--ro-bind', '/tmp/tools/claude', '/tmp/tools/claude'));
-    expect(at('--bind', '/var/run/gateway.sock', '/run/tinyb/4000.sock')).toBeGreaterThan(at('--tmpfs', '/tmp'));
-    expect(at('--remount-ro', '/')).toBeGreaterThan(at('--bind', '/var/run/gateway.sock', '/run/tinyb/4000.sock'));
+    expect(at('--ro-bind', '/var/run/gateway.sock', '/run/tinyb/4000.sock')).toBeGreaterThan(at('--tmpfs', '/tmp'));
+    expect(at('--remount-ro', '/')).toBeGreaterThan(at('--ro-bind', '/var/run/gateway.sock', '/run/tinyb/4000.sock'));
     expect(args.slice(-3)).toEqual(['--chdir', '/workspace/repo', '--']);
   });
 

@@ -85,8 +85,9 @@ export function bwrapArgs(input: BwrapArgsInput): string[] {
   );
   // After the tmpfs: a tool under /tmp (or under any other mount point above) would otherwise be hidden.
   for (const toolPath of input.toolPaths) args.push('--ro-bind', toolPath, toolPath);
-  // Not `--bind-try`: a missing socket should fail the command loudly, not leave it without its model API.
-  for (const socket of input.socketBinds) args.push('--bind', socket.hostPath, socket.sandboxPath);
+  // Read-only is enough to connect to a socket. Not `--ro-bind-try`: a missing socket should fail the command
+  // loudly, not leave it without its model API.
+  for (const socket of input.socketBinds) args.push('--ro-bind', socket.hostPath, socket.sandboxPath);
   // Last, because mount points can no longer be created in them afterwards: without these, a command could
   // write a fake /etc/resolv.conf or new top-level directories.
   args.push('--remount-ro', '/etc', '--remount-ro', '/');

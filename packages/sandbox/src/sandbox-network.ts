@@ -46,7 +46,7 @@ export const sandboxSocketDir = '/run/tinyb';
  *   and with it every process left in that PID namespace.
  */
 export class SandboxNetwork {
-  /** Host socket → sandbox path, for bwrap `--bind`. Bound per exec, so a restarted service's new socket is seen. */
+  /** Host socket → sandbox path, for bwrap `--ro-bind`. Bound per exec, so a restarted service's new socket is seen. */
   readonly socketBinds: ReadonlyArray<{ hostPath: string; sandboxPath: string }>;
   /** PATH/HOME-level defaults for every command: the proxy variables when an HTTP proxy is configured. */
   readonly defaultEnv: Readonly<Record<string, string>>;
