@@ -60,7 +60,7 @@ export async function benchEnqueue(opts: EnqueueBenchOptions) {
 
   const rows = {
     baseline: async () => {
-      await baselineQueue.queue.add(CODE_JOB_NAME, jobData(), { jobId: randomUUID() });
+      await baselineQueue.queueFor('claude-code').add(CODE_JOB_NAME, jobData(), { jobId: randomUUID() });
     },
     inProcess: async () => {
       const data = jobData();

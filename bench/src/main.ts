@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
-import { DEFAULT_REDIS_URL, WorkerRegistry, redisConnectionOptions } from '@tinyb/queue';
+import { DEFAULT_REDIS_URL, redisConnectionOptions } from '@tinyb/queue';
 import { startApi, type ApiProcess } from './api-process.js';
 import { benchEnqueue } from './bench-enqueue.js';
 import { benchEvents } from './bench-events.js';
@@ -66,14 +66,7 @@ let report: Record<string, unknown> | undefined;
 try {
   const startedAt = new Date();
   const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1];
-  // No worker runs (the bench publishes events as one would), so advertise the agent as a worker does, or the
-  // API would refuse every job with unknown_agent.
-  await new WorkerRegistry({ redis, prefix: redisPrefix }).advertise({
-    workerId: 'bench',
-    agents: [{ name: 'claude-code' }],
-    sandbox: 'none',
-    startedAt: startedAt.toISOString(),
-  });
+  // No worker runs (the bench publishes events as one would): the API accepts jobs for its known agents anyway.
   process.stderr.write(`bench: starting the API (prefix ${redisPrefix})\n`);
   api = await startApi({ redisUrl: config.redisUrl, redisPrefix });
   process.stderr.write(`bench: API pid ${api.pid} at ${api.baseUrl}\n`);

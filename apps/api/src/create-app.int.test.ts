@@ -55,7 +55,7 @@ describe('API against a real Redis (no worker)', () => {
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
   const jobCount = async () => {
-    const counts = await queue.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
     return Object.values(counts).reduce((a, b) => a + b, 0);
   };
   /** Publishes as a worker would. */
@@ -87,11 +87,15 @@ describe('API against a real Redis (no worker)', () => {
       expect(status).toMatchObject({ id: body.id, state: 'queued', step: null, attempt: 0, repoUrl: REPO, agent: 'claude-code' });
     });
 
-    it('lists the agents live workers offer, and carries budget and requester into the job', async () => {
+    it('lists the known agents with their live workers, and carries budget and requester into the job', async () => {
       const agents = await (await fetch(`${baseUrl}/api/agents`)).json();
       expect(agents).toEqual({
         default: 'claude-code',
-        agents: [{ name: 'claude-code', workers: 1, defaultModels: [], default: true }],
+        agents: [
+          { name: 'claude-code', workers: 1, defaultModels: [], default: true },
+          { name: 'gemini', workers: 0, defaultModels: [], default: false },
+          { name: 'openai', workers: 0, defaultModels: [], default: false },
+        ],
       });
       const res = await post('/api/jobs', { repo_url: REPO, prompt: 'x', max_cost_usd: 2.5, max_tokens: 1000, requested_by: '@octocat' });
       const { id } = (await res.json()) as { id: string };

@@ -1,6 +1,6 @@
 import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { Authenticator, type ApiKeyEntry, type Principal } from '@tinyb/auth';
-import { CodeJobRequest, LegacyCodeRequest, isTerminalEvent, type JobStatus } from '@tinyb/contracts';
+import { BUILT_IN_AGENTS, CodeJobRequest, LegacyCodeRequest, isTerminalEvent, type JobStatus } from '@tinyb/contracts';
 import {
   AppError,
   RateLimitedError,
@@ -18,6 +18,7 @@ import {
 import { authenticate, principalOf, requireAdmin } from './authenticate.js';
 import { errorHandler, rateLimitHeaders, sendError } from './http-errors.js';
 import { cachedFor } from './cached-for.js';
+import { knownAgentsWithWorkers } from './known-agents.js';
 import { LegacyTranslator } from './legacy-events.js';
 import { gaugeFamily } from './prometheus.js';
 import { jobIdParam, jobListQuery, lastEventId, parseBody } from './request-input.js';
@@ -29,6 +30,11 @@ export interface ApiConfig {
   version: string;
   githubUrl: string;
   defaultAgent: string;
+  /**
+   * The agents this deployment accepts jobs for (KNOWN_AGENTS), whether or not a worker that has one runs:
+   * its jobs wait in its queue. Default: the built-in agents.
+   */
+  knownAgents?: readonly string[];
   /** The admin key (API_TOKEN): sees every job, opens Bull Board. */
   apiToken?: string;
   /** The tenants' keys (API_KEYS, parsed). With neither these nor apiToken, the API is open: everyone is admin. */
@@ -44,7 +50,7 @@ export interface ApiDeps {
   events: JobEventPublisher & JobEventSubscriber & JobStatusReader & JobDirectory & ActiveJobSlots;
   /** Submits per tenant per minute; absent: no rate limit. Admins are not limited. */
   rateLimiter?: SubmitRateLimiter;
-  /** Which agents the workers offer (they hold the credentials, so they are the ones to say). */
+  /** How many live workers offer each agent (they hold the credentials): shown, never a reason to refuse a job. */
   agents: AgentCatalog;
   logger: Logger;
   /** Bull Board, built by main.ts from the BullMQ queue. */
@@ -55,6 +61,8 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export function createApp(deps: ApiDeps): Express {
   const { config, queue, events, logger } = deps;
+  const knownAgents = config.knownAgents ?? BUILT_IN_AGENTS;
+  const jobDefaults = { githubUrl: config.githubUrl, defaultAgent: config.defaultAgent, knownAgents };
   const offeredAgents = cachedFor(1_000, () => deps.agents.offeredAgents());
   const app = express();
   app.disable('x-powered-by');
@@ -71,21 +79,22 @@ export function createApp(deps: ApiDeps): Express {
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  // Prometheus scrape target: the queue's job counts, live workers and open event streams.
+  // Prometheus scrape target: job counts of every queue (label `queue`), live workers per known agent, open event streams.
   let openStreams = 0;
   const trackStream = (sse: { signal: AbortSignal }) => {
     openStreams += 1;
     sse.signal.addEventListener('abort', () => (openStreams -= 1), { once: true });
   };
   app.get('/metrics', async (_req, res) => {
-    const [queueMetrics, agents] = await Promise.all([queue.exportMetrics(), deps.agents.offeredAgents()]);
+    const [queueMetrics, offered] = await Promise.all([queue.exportMetrics(), deps.agents.offeredAgents()]);
+    const agents = knownAgentsWithWorkers(knownAgents, offered);
     res.type('text/plain; version=0.0.4').send(
       [
         queueMetrics.trimEnd(),
         gaugeFamily('tinyb_sse_streams_open', 'Event streams (SSE) open on this API process', [['', openStreams]]),
         gaugeFamily(
           'tinyb_agent_workers',
-          'Live workers offering each agent',
+          'Live workers offering each known agent (0: its jobs wait)',
           agents.map((a) => [`{agent="${a.name}"}`, a.workers]),
         ),
       ].join('\n') + '\n',
@@ -128,7 +137,7 @@ export function createApp(deps: ApiDeps): Express {
   /** Validates a request, turns it into job data and enqueues it with `job.queued` recorded first. */
   const submit = async (req: Request, res: Response, body: CodeJobRequest) => {
     const principal = principalOf(res);
-    const data = { ...toJobData(body, config, await offeredAgents()), tenant: principal.tenant };
+    const data = { ...toJobData(body, jobDefaults), tenant: principal.tenant };
     const idempotencyKey = req.get('Idempotency-Key');
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new AppError('invalid_request', 'Idempotency-Key must be 1-255 visible ASCII characters');
@@ -195,7 +204,7 @@ export function createApp(deps: ApiDeps): Express {
   });
 
   api.get('/agents', async (_req, res) => {
-    const agents = await offeredAgents();
+    const agents = knownAgentsWithWorkers(knownAgents, await offeredAgents());
     res.json({ default: config.defaultAgent, agents: agents.map((a) => ({ ...a, default: a.name === config.defaultAgent })) });
   });
 

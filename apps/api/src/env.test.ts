@@ -16,6 +16,7 @@ describe('loadApiEnv', () => {
       PORT: 8000,
       HOST: '0.0.0.0',
       DEFAULT_AGENT: 'claude-code',
+      KNOWN_AGENTS: ['claude-code', 'gemini', 'openai'],
       JOB_ATTEMPTS: 3,
       JOB_BACKOFF_MS: 15_000,
       SSE_HEARTBEAT_MS: 15_000,
@@ -44,6 +45,10 @@ describe('loadApiEnv', () => {
     });
   });
 
+  it('reads KNOWN_AGENTS as a trimmed list without duplicates', () => {
+    expect(loadApiEnv({ KNOWN_AGENTS: ' gemini, my-agent,gemini,', DEFAULT_AGENT: 'my-agent' }).KNOWN_AGENTS).toEqual(['gemini', 'my-agent']);
+  });
+
   it('ignores variables it does not know', () => {
     expect(loadApiEnv({ PATH: '/usr/bin', HOME: '/root' })).not.toHaveProperty('PATH');
   });
@@ -61,6 +66,8 @@ describe('loadApiEnv', () => {
     ['JOB_ATTEMPTS of 0', { JOB_ATTEMPTS: '0' }, /JOB_ATTEMPTS: /],
     ['JOB_ATTEMPTS over 10', { JOB_ATTEMPTS: '11' }, /JOB_ATTEMPTS: /],
     ['a REDIS_PREFIX with spaces', { REDIS_PREFIX: 'my app' }, /REDIS_PREFIX: /],
+    ['an agent name that cannot name a queue', { KNOWN_AGENTS: 'claude-code,evil:agent' }, /KNOWN_AGENTS.*lowercase/],
+    ['a DEFAULT_AGENT not among KNOWN_AGENTS', { KNOWN_AGENTS: 'gemini', DEFAULT_AGENT: 'claude-code' }, /DEFAULT_AGENT: must be one of KNOWN_AGENTS \(gemini\)/],
   ])('refuses %s with a ConfigError naming the variable', (_name, env, message) => {
     const err = configError(env);
     expect(err.name).toBe('ConfigError');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ApiKeysError, parseApiKeys, type ApiKeyEntry } from '@tinyb/auth';
+import { AGENT_NAME, BUILT_IN_AGENTS } from '@tinyb/contracts';
 import { commonEnv, intFromEnv, parseEnv } from '@tinyb/runtime';
 
 /** `tenant:<sha256 hex of the key>,…`, parsed at start so a malformed entry stops the API with a clear message. */
@@ -16,6 +17,13 @@ const apiKeys = z
     }
   });
 
+/** `claude-code,gemini,…`: each name becomes a queue (`code.<name>`), so it must be a plain lowercase word. */
+const knownAgents = z
+  .string()
+  .default(BUILT_IN_AGENTS.join(','))
+  .transform((list) => [...new Set(list.split(',').map((name) => name.trim()).filter(Boolean))])
+  .pipe(z.array(z.string().regex(AGENT_NAME, 'each agent must be lowercase letters, digits, ., _ or -')).min(1, 'must name an agent'));
+
 const ApiEnv = z.object({
   ...commonEnv,
   PORT: intFromEnv.min(0).max(65535).default(8000),
@@ -31,7 +39,12 @@ const ApiEnv = z.object({
   RATE_LIMIT_SUBMITS_PER_MIN: intFromEnv.min(0).default(60),
   /** Jobs each tenant may have queued or running at once; 0 turns the cap off. Admins are not capped. */
   MAX_ACTIVE_JOBS_PER_TENANT: intFromEnv.min(0).default(20),
-  /** The agent of a job that names none. The agents offered are those the workers advertise. */
+  /**
+   * The agents this deployment knows: a job for any of them is accepted even while no worker that has it runs
+   * (it waits in the agent's queue); any other name is refused. Workers say which of them they can run.
+   */
+  KNOWN_AGENTS: knownAgents,
+  /** The agent of a job that names none; one of KNOWN_AGENTS. */
   DEFAULT_AGENT: z.string().default('claude-code'),
   JOB_ATTEMPTS: intFromEnv.min(1).max(10).default(3),
   /** First retry delay; it doubles with each further attempt. */
@@ -42,6 +55,10 @@ const ApiEnv = z.object({
    * away, so this only bounds a Redis that is connected but silent (paused, partitioned); past it: 503.
    */
   REDIS_COMMAND_TIMEOUT_MS: intFromEnv.positive().default(1_000),
+}).superRefine((env, ctx) => {
+  if (!env.KNOWN_AGENTS.includes(env.DEFAULT_AGENT)) {
+    ctx.addIssue({ code: 'custom', path: ['DEFAULT_AGENT'], message: `must be one of KNOWN_AGENTS (${env.KNOWN_AGENTS.join(', ')})` });
+  }
 });
 export type ApiEnv = z.infer<typeof ApiEnv>;
 

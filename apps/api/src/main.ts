@@ -24,7 +24,15 @@ runMain(async () => {
   // subscriber is a duplicate, and its followers retry their reads until Redis is back.
   const redis = createRedisConnection(env.REDIS_URL, logger, { failFastAfterMs: env.REDIS_COMMAND_TIMEOUT_MS });
   await waitForRedis(redis, env.REDIS_STARTUP_TIMEOUT_MS);
-  const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, attempts: env.JOB_ATTEMPTS, backoffDelayMs: env.JOB_BACKOFF_MS, logger });
+  // One BullMQ queue per known agent (plus the legacy single queue, for lookups and Bull Board).
+  const queue = new CodeJobQueue({
+    redis,
+    prefix: env.REDIS_PREFIX,
+    agents: env.KNOWN_AGENTS,
+    attempts: env.JOB_ATTEMPTS,
+    backoffDelayMs: env.JOB_BACKOFF_MS,
+    logger,
+  });
   // What the API publishes (`job.queued` carries the request's prompt) is redacted like the worker's events.
   const events = RedactingJobEventPublisher.around(
     new RedisJobEvents({ redis, keyPrefix: env.REDIS_PREFIX, retentionMs: env.EVENTS_RETENTION_MS, logger }),
@@ -39,7 +47,7 @@ runMain(async () => {
 
   const board = new ExpressAdapter();
   board.setBasePath('/admin/queues');
-  createBullBoard({ queues: [new BullMQAdapter(queue.queue)], serverAdapter: board });
+  createBullBoard({ queues: queue.queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
 
   const app = createApp({
     config: {
@@ -47,6 +55,7 @@ runMain(async () => {
       version,
       githubUrl: env.GITHUB_URL,
       defaultAgent: env.DEFAULT_AGENT,
+      knownAgents: env.KNOWN_AGENTS,
       sseHeartbeatMs: env.SSE_HEARTBEAT_MS,
       ...(env.API_TOKEN ? { apiToken: env.API_TOKEN } : {}),
       apiKeys: env.API_KEYS,

@@ -1,17 +1,20 @@
-import { RepoUrlError, parseRepoUrl, type CodeJobData, type CodeJobRequest, type OfferedAgent } from '@tinyb/contracts';
+import { RepoUrlError, parseRepoUrl, type CodeJobData, type CodeJobRequest } from '@tinyb/contracts';
 import { AppError } from '@tinyb/core';
 
 /** What of the API's configuration shapes a job. */
 export interface JobDefaults {
   githubUrl: string;
   defaultAgent: string;
+  /** The agents this deployment knows (KNOWN_AGENTS): whether a worker that has one runs right now does not matter. */
+  knownAgents: readonly string[];
 }
 
 /**
  * A validated request becomes job data: the repository checked against the configured GitHub, the agent
- * checked against what live workers offer, defaults applied. Every refusal is a 400 with a clear code.
+ * checked against the agents this deployment knows, defaults applied. Every refusal is a 400 with a clear
+ * code. A known agent no live worker has is accepted: its job waits in the agent's queue for one.
  */
-export function toJobData(body: CodeJobRequest, config: JobDefaults, offered: OfferedAgent[]): CodeJobData {
+export function toJobData(body: CodeJobRequest, config: JobDefaults): CodeJobData {
   let repo;
   try {
     repo = parseRepoUrl(body.repo_url, config.githubUrl);
@@ -20,14 +23,8 @@ export function toJobData(body: CodeJobRequest, config: JobDefaults, offered: Of
     throw err;
   }
   const agent = body.agent ?? config.defaultAgent;
-  if (!offered.some((a) => a.name === agent)) {
-    const available = offered.map((a) => a.name).join(', ');
-    throw new AppError(
-      'unknown_agent',
-      available
-        ? `agent '${agent}' is not available; available: ${available}`
-        : `agent '${agent}' is not available: no worker has offered any agent recently (are workers running?)`,
-    );
+  if (!config.knownAgents.includes(agent)) {
+    throw new AppError('unknown_agent', `agent '${agent}' is not known here; available: ${config.knownAgents.join(', ')}`);
   }
   const budget = {
     ...(body.max_cost_usd === undefined ? {} : { maxCostUsd: body.max_cost_usd }),

@@ -26,10 +26,13 @@ export const JobStatus = z.object({
 });
 export type JobStatus = z.infer<typeof JobStatus>;
 
-/** One entry of `GET /api/agents`: an agent some live worker can run. */
+/**
+ * An agent with the live workers offering it. `GET /api/agents` lists every agent the deployment knows, with
+ * 0 workers too: a job for it is accepted and waits in the agent's queue until a worker that has it starts.
+ */
 export const OfferedAgent = z.object({
   name: z.string(),
-  /** Live workers offering it. */
+  /** Live workers offering it (0: its jobs wait). */
   workers: z.number().int().nonnegative(),
   defaultModels: z.array(z.string()),
 });

@@ -1,9 +1,9 @@
-import { UnrecoverableError, type Job, type Worker } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { CodeJobData } from '@tinyb/contracts';
 import { RedisFixture, testRedisUrl } from '@tinyb/testkit/redis';
 import { listenForCancelRequests, type CancelListener } from './cancel-listener.js';
 import { CodeJobQueue } from './code-job-queue.js';
-import { createCodeWorker, type CodeJobProcessor } from './code-worker.js';
+import { createCodeWorkers, type CodeJobProcessor, type CodeWorkerPool } from './code-worker.js';
 import { redisConnectionOptions } from './redis-connection-options.js';
 
 const sampleJob = (prompt: string): CodeJobData => ({
@@ -29,7 +29,7 @@ describe('cancelling code jobs', () => {
   let api: CodeJobQueue;
   /** The worker process's side: its own connections, as in production. */
   let workerQueue: CodeJobQueue;
-  let worker: Worker | undefined;
+  let worker: CodeWorkerPool | undefined;
   let listener: CancelListener | undefined;
 
   beforeEach(() => {
@@ -47,11 +47,8 @@ describe('cancelling code jobs', () => {
     listener = undefined;
   });
 
-  const startWorker = (processor: CodeJobProcessor): Worker => {
-    const w = createCodeWorker(processor, { connection: redisConnectionOptions(testRedisUrl()), prefix: fixture.prefix });
-    w.on('error', () => undefined);
-    return w;
-  };
+  const startWorker = (processor: CodeJobProcessor): CodeWorkerPool =>
+    createCodeWorkers(processor, { connection: redisConnectionOptions(testRedisUrl()), prefix: fixture.prefix, agents: ['claude-code'] });
 
   it('removes a job that has not started, so no worker ever runs it', async () => {
     const { jobId } = await api.enqueue(sampleJob('doomed'));

@@ -29,7 +29,7 @@ describe('CodeJobQueue', () => {
     const { jobId, created } = await queue.enqueue(sampleJob());
     expect(created).toBe(true);
     expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
-    const job = await queue.queue.getJob(jobId);
+    const job = await queue.queueFor('claude-code').getJob(jobId);
     expect(job?.name).toBe('code');
     expect(job?.opts).toMatchObject({
       attempts: 3,
@@ -51,7 +51,7 @@ describe('CodeJobQueue', () => {
     const other = await queue.enqueue(sampleJob(), { idempotencyKey: 'client-key-2' });
     expect(other.created).toBe(true);
     expect(other.jobId).not.toBe(again.jobId);
-    expect(await queue.queue.getJobCounts('waiting')).toEqual({ waiting: 2 });
+    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 2 });
     // The raw key is not stored: it may be something the client considers private.
     const admin = fixture.connect();
     const [, keys] = await admin.scan('0', 'MATCH', `${fixture.prefix}:idem:*`, 'COUNT', 1000);
@@ -89,7 +89,7 @@ describe('CodeJobQueue', () => {
       const { jobId } = await queueInDb3.enqueue(sampleJob());
       const db3 = fixture.connect({ db: 3 });
       const db0 = fixture.connect({ db: 0 });
-      const pattern = `${fixture.prefix}:code-jobs:${jobId}`;
+      const pattern = `${fixture.prefix}:code.claude-code:${jobId}`;
       expect(await db3.exists(pattern)).toBe(1);
       expect(await db0.exists(pattern)).toBe(0);
     } finally {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, type JobsOptions, type JobState as QueueJobState } from 'bullmq';
+import { Queue, type Job, type JobsOptions, type JobState as QueueJobState } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CODE_JOBS_QUEUE, CodeJobData } from '@tinyb/contracts';
+import { BUILT_IN_AGENTS, CODE_JOBS_QUEUE, CodeJobData, agentQueueName } from '@tinyb/contracts';
 import { AppError, silentLogger, type EnqueueOptions as JobQueueEnqueueOptions, type JobQueue, type Logger } from '@tinyb/core';
+import { mergePrometheusFamilies } from './merge-prometheus-families.js';
 import { DEFAULT_QUEUE_PREFIX, queueKeys } from './queue-keys.js';
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -18,6 +19,11 @@ export interface CodeJobQueueDeps {
   redis: Redis;
   /** Key prefix of the queue and its keys; workers must use the same one. Default `tinyb`. */
   prefix?: string;
+  /**
+   * The agents this deployment knows: one BullMQ queue each (`agentQueueName`). A job for any other agent is
+   * refused (`unknown_agent`). Default: the built-in agents.
+   */
+  agents?: readonly string[];
   /** Tries per job, the first included. Default 3. */
   attempts?: number;
   /** First retry delay; doubles on each retry. Default 15 s. */
@@ -43,6 +49,8 @@ export interface CodeJobSnapshot {
   id: string;
   state: QueueJobState | 'unknown';
   data: CodeJobData;
+  /** The BullMQ queue that holds it: its agent's, or the legacy single queue for a job not yet forwarded. */
+  queue: string;
   attemptsMade: number;
   failedReason: string | undefined;
   createdAtMs: number;
@@ -52,11 +60,16 @@ export interface CodeJobSnapshot {
 const JOB_ID = /^(?!\d+$)[A-Za-z0-9_-]{1,128}$/;
 const WAITING_STATES: ReadonlySet<string> = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
 
-/** The code-jobs queue as the API sees it: enqueue (idempotent), look up, cancel, readiness. */
+/**
+ * The code jobs as the API sees them: enqueue (idempotent) into the job's agent's queue; look up and cancel
+ * by job id across every agent queue and the legacy single queue; readiness; metrics.
+ */
 export class CodeJobQueue implements JobQueue {
-  /** The BullMQ queue, for Bull Board. */
-  readonly queue: Queue;
   readonly prefix: string;
+  /** Agent name → its BullMQ queue. */
+  private readonly byAgent: ReadonlyMap<string, Queue>;
+  /** The queue of jobs added before queues were per agent; workers forward what is left in it. */
+  private readonly legacy: Queue;
   private readonly redis: Redis;
   private readonly idempotencyTtlMs: number;
   private readonly cancelFlagTtlMs: number;
@@ -78,14 +91,44 @@ export class CodeJobQueue implements JobQueue {
       removeOnComplete: { age: Math.ceil((deps.keepCompletedMs ?? 24 * HOUR_MS) / 1000), count: 10_000 },
       removeOnFail: { age: Math.ceil((deps.keepFailedMs ?? 7 * 24 * HOUR_MS) / 1000), count: 10_000 },
     };
-    this.queue = new Queue(CODE_JOBS_QUEUE, { connection: deps.redis, prefix: this.prefix, defaultJobOptions });
     const logger = deps.logger ?? silentLogger;
-    this.queue.on('error', (err: Error) => logger.warn({ err: err.message }, 'job queue redis error'));
+    const open = (name: string): Queue => {
+      const queue = new Queue(name, { connection: deps.redis, prefix: this.prefix, defaultJobOptions });
+      queue.on('error', (err: Error) => logger.warn({ err: err.message, queue: name }, 'job queue redis error'));
+      return queue;
+    };
+    const agents = [...new Set(deps.agents ?? BUILT_IN_AGENTS)];
+    this.byAgent = new Map(agents.map((agent) => [agent, open(agentQueueName(agent))]));
+    this.legacy = open(CODE_JOBS_QUEUE);
+  }
+
+  /** Every BullMQ queue, the legacy one last: for Bull Board. */
+  get queues(): Queue[] {
+    return [...this.byAgent.values(), this.legacy];
+  }
+
+  /** The queue new jobs for `agent` go into; `unknown_agent` for an agent this deployment does not know. */
+  queueFor(agent: string): Queue {
+    const queue = this.byAgent.get(agent);
+    if (queue === undefined) {
+      throw new AppError('unknown_agent', `agent '${agent}' is not known here; known: ${[...this.byAgent.keys()].join(', ')}`);
+    }
+    return queue;
+  }
+
+  /** Job counts by state, summed over every queue (the legacy one included). */
+  async getJobCounts(...states: QueueJobState[]): Promise<Record<string, number>> {
+    const total: Record<string, number> = {};
+    for (const counts of await Promise.all(this.queues.map((q) => q.getJobCounts(...states)))) {
+      for (const [state, n] of Object.entries(counts)) total[state] = (total[state] ?? 0) + n;
+    }
+    return total;
   }
 
   async enqueue(data: CodeJobData, opts: EnqueueOptions = {}): Promise<{ jobId: string; created: boolean }> {
     const jobId = opts.jobId ?? randomUUID();
     if (!JOB_ID.test(jobId)) throw new AppError('invalid_request', 'job id must be 1-128 letters, digits, _ or -, not only digits');
+    const queue = this.queueFor(data.agent);
     const idemKey = opts.idempotencyKey === undefined ? undefined : queueKeys.idempotency(this.prefix, opts.idempotencyKey);
     if (idemKey !== undefined) {
       const existing = await this.claimIdempotencyKey(idemKey, jobId);
@@ -93,7 +136,7 @@ export class CodeJobQueue implements JobQueue {
     }
     try {
       await opts.beforeAdd?.(jobId);
-      await this.queue.add(CODE_JOB_NAME, data, { jobId });
+      await queue.add(CODE_JOB_NAME, data, { jobId });
     } catch (err) {
       // Free the key, but only if it is still ours, so the client's retry can create the job.
       if (idemKey !== undefined && (await this.redis.get(idemKey).catch(() => null)) === jobId) {
@@ -104,17 +147,19 @@ export class CodeJobQueue implements JobQueue {
     return { jobId, created: true };
   }
 
+  /** BullMQ's counts of every queue, one family each with a `queue` label per sample. */
   async exportMetrics(): Promise<string> {
-    return this.queue.exportPrometheusMetrics();
+    return mergePrometheusFamilies(await Promise.all(this.queues.map((q) => q.exportPrometheusMetrics())));
   }
 
   async getJob(jobId: string): Promise<CodeJobSnapshot | null> {
-    const job = await this.queue.getJob(jobId);
+    const job = await this.findJob(jobId);
     if (job?.id === undefined) return null;
     return {
       id: job.id,
       state: await job.getState(),
       data: CodeJobData.parse(job.data),
+      queue: job.queueName,
       attemptsMade: job.attemptsMade,
       failedReason: job.failedReason || undefined,
       createdAtMs: job.timestamp,
@@ -130,11 +175,12 @@ export class CodeJobQueue implements JobQueue {
   async requestCancel(jobId: string): Promise<{ removedBeforeStart: boolean }> {
     await this.redis.set(queueKeys.cancelFlag(this.prefix, jobId), '1', 'PX', this.cancelFlagTtlMs);
     let removedBeforeStart = false;
-    const job = await this.queue.getJob(jobId);
+    const job = await this.findJob(jobId);
     if (job !== undefined && WAITING_STATES.has(await job.getState())) {
       // If a worker took the job since getState, it holds the job's lock and remove() answers 0: the job
-      // is running and the cancel message below reaches it.
-      removedBeforeStart = (await this.queue.remove(jobId)) === 1;
+      // is running and the cancel message below reaches it. A legacy job forwarded meanwhile is found in its
+      // agent's queue by the worker, which checks the cancel flag before it starts.
+      removedBeforeStart = (await this.queueNamed(job.queueName).remove(jobId)) === 1;
     }
     await this.redis.publish(queueKeys.cancelChannel(this.prefix), jobId);
     return { removedBeforeStart };
@@ -157,9 +203,23 @@ export class CodeJobQueue implements JobQueue {
     }
   }
 
-  /** Closes the BullMQ Queue; the shared connection stays open for its owner to quit. */
+  /** Closes the BullMQ Queues; the shared connection stays open for its owner to quit. */
   async close(): Promise<void> {
-    await this.queue.close();
+    await Promise.all(this.queues.map((q) => q.close()));
+  }
+
+  /**
+   * The job with this id in whichever queue holds it. The agent queues are asked first: a legacy job that was
+   * forwarded leaves a finished record behind in the legacy queue, and the live one is its agent's. One
+   * HGETALL per queue, sent together.
+   */
+  private async findJob(jobId: string): Promise<Job | undefined> {
+    const found = await Promise.all(this.queues.map((q) => q.getJob(jobId)));
+    return found.find((job) => job !== undefined);
+  }
+
+  private queueNamed(name: string): Queue {
+    return this.queues.find((q) => q.name === name) ?? this.legacy;
   }
 
   /** Returns the job id already mapped to this key, or undefined once the key is ours. */

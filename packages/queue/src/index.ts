@@ -7,7 +7,9 @@ export {
   type EnqueueOptions,
 } from './code-job-queue.js';
 export { listenForCancelRequests, type CancelListener, type CancelListenerDeps } from './cancel-listener.js';
-export { createCodeWorker, codeWorkerOptions, type CodeJobProcessor, type CodeWorkerOptions } from './code-worker.js';
+export { CodeWorkerPool, createCodeWorkers, codeWorkerOptions, type CodeJobProcessor, type CodeWorkerOptions } from './code-worker.js';
+export { JobSlots } from './job-slots.js';
+export { mergePrometheusFamilies } from './merge-prometheus-families.js';
 export { DEFAULT_QUEUE_PREFIX } from './queue-keys.js';
 export { createRedisConnection, waitForRedis, type RedisConnectionBehaviour } from './create-redis-connection.js';
 export { isRedisUnavailableError } from './redis-unavailable.js';
