@@ -1,5 +1,5 @@
 import { ClaudeCodeAgent, GeminiAgent, OpenAiCompatibleAgent, resolveClaudeExecutable, resolveGeminiCli } from '@tinyb/agents';
-import { AppError, type CodingAgent, type Logger, type SandboxProvider } from '@tinyb/core';
+import { AppError, type CodingAgent, type Logger, type Sandbox, type SandboxProvider } from '@tinyb/core';
 import {
   GitHubAppCredentials,
   GitHubHost,
@@ -107,8 +107,21 @@ export interface SandboxSetup {
   startHousekeeping(deps: {
     isJobActive(jobId: string): Promise<boolean>;
     lease: { tryAcquire(ttlMs: number): Promise<boolean>; release(): Promise<void> };
-  }): Promise<{ stop(): Promise<void> }>;
+  }): Promise<{ stop(): Promise<void>; sweepNow(): Promise<void> }>;
+  /** What the attempt registry records of a sandbox, so another worker can destroy it if this one dies. */
+  describe(sandbox: Sandbox): LeftoverSandboxRef;
+  /** Local sandboxes are one machine's directories and processes: only a worker on that machine can destroy them. */
+  sandboxesAreLocal: boolean;
+  /** Destroys the sandbox of an attempt whose worker is gone (its processes too); idempotent. */
+  destroyLeftover(ref: LeftoverSandboxRef): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A sandbox as the attempt registry records it. */
+export interface LeftoverSandboxRef {
+  provider: string;
+  id: string;
+  dir?: string;
 }
 
 /** The worker's private directory (mode 700) for the sockets it binds into sandboxes; removed at shutdown. */
@@ -156,8 +169,11 @@ export async function buildSandbox(env: WorkerEnv, logger: Logger, reach: Sandbo
       async startHousekeeping({ isJobActive, lease }) {
         const reaper = new SandboxReaper({ provider, isJobActive, lease, maxAgeMs: staleAfterMs, intervalMs: env.SANDBOX_REAPER_INTERVAL_MS, logger });
         reaper.start();
-        return { stop: () => reaper.stop() };
+        return { stop: () => reaper.stop(), sweepNow: async () => void (await reaper.sweepOnce()) };
       },
+      describe: (sandbox) => ({ provider: provider.name, id: sandbox.id }),
+      sandboxesAreLocal: false,
+      destroyLeftover: (ref) => provider.deleteById(ref.id),
       close: () => provider.close(),
     };
   }
@@ -167,7 +183,16 @@ export async function buildSandbox(env: WorkerEnv, logger: Logger, reach: Sandbo
     async startHousekeeping() {
       const swept = await provider.sweepStale(staleAfterMs);
       if (swept > 0) logger.warn({ swept }, 'removed sandboxes left by a crashed worker');
-      return { stop: async () => undefined };
+      return { stop: async () => undefined, sweepNow: async () => undefined };
+    },
+    describe: (sandbox) => ({ provider: provider.name, id: sandbox.id, dir: provider.dirOf(sandbox.id) }),
+    sandboxesAreLocal: true,
+    async destroyLeftover(ref) {
+      // A record names its directory; one outside this worker's root (another SANDBOX_ROOT) is not ours to remove.
+      if (ref.dir !== undefined && ref.dir !== provider.dirOf(ref.id)) {
+        throw new AppError('sandbox_failed', `sandbox ${ref.id} lives in ${ref.dir}, outside this worker's root ${provider.rootDir}`);
+      }
+      await provider.destroyLeftover(ref.id);
     },
     close: async () => undefined,
   };

@@ -18,6 +18,8 @@ describe('loadWorkerEnv', () => {
       EVENTS_RETENTION_MS: 86_400_000,
       WORKER_CONCURRENCY: 2,
       WORKER_SHUTDOWN_TIMEOUT_MS: 300_000,
+      WORKER_LOCK_DURATION_MS: 8_000,
+      WORKER_STALLED_INTERVAL_MS: 1_000,
       JOB_TIMEOUT_MS: 1_800_000,
       AGENT_TIMEOUT_MS: 1_200_000,
       AGENT_MAX_TURNS: 50,
@@ -37,6 +39,8 @@ describe('loadWorkerEnv', () => {
       loadWorkerEnv({
         ...REQUIRED,
         WORKER_CONCURRENCY: '8',
+        WORKER_LOCK_DURATION_MS: '2000',
+        WORKER_STALLED_INTERVAL_MS: '500',
         GITHUB_THROTTLE: 'false',
         SANDBOX_ALLOW_UNISOLATED: '1',
         BRANCH_PREFIX: 'bots/tinyb-',
@@ -45,6 +49,8 @@ describe('loadWorkerEnv', () => {
       }),
     ).toMatchObject({
       WORKER_CONCURRENCY: 8,
+      WORKER_LOCK_DURATION_MS: 2_000,
+      WORKER_STALLED_INTERVAL_MS: 500,
       GITHUB_THROTTLE: false,
       SANDBOX_ALLOW_UNISOLATED: true,
       BRANCH_PREFIX: 'bots/tinyb-',

@@ -7,6 +7,15 @@ const WorkerEnv = z
     WORKER_CONCURRENCY: intFromEnv.min(1).max(64).default(2),
     /** Grace period on SIGTERM for running jobs; past it they are handed back to the queue for another worker. */
     WORKER_SHUTDOWN_TIMEOUT_MS: intFromEnv.positive().default(5 * 60_000),
+    /**
+     * How long a job's lock (and this worker's liveness beat) lasts without renewal; both are renewed every
+     * quarter of it. After a worker dies its jobs are taken over within this plus WORKER_STALLED_INTERVAL_MS
+     * (≤ 9 s by default). An event loop blocked for longer than about three quarters of it makes the job look
+     * lost: it is then taken over while still running.
+     */
+    WORKER_LOCK_DURATION_MS: intFromEnv.min(1_000).default(8_000),
+    /** How often the fleet looks for jobs whose lock expired (each worker checks; one check per interval runs). */
+    WORKER_STALLED_INTERVAL_MS: intFromEnv.min(100).default(1_000),
     JOB_TIMEOUT_MS: intFromEnv.positive().default(30 * 60_000),
     AGENT_TIMEOUT_MS: intFromEnv.positive().default(20 * 60_000),
     AGENT_MAX_TURNS: intFromEnv.min(1).max(500).default(50),

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { RedisJobEvents } from '@tinyb/events';
 import {
+  AttemptRegistry,
   CodeJobQueue,
   createCodeWorkers,
   createRedisConnection,
@@ -15,6 +16,8 @@ import { BUILT_IN_AGENTS } from '@tinyb/contracts';
 import { Redactor } from '@tinyb/core';
 import { buildAgents, buildEgressProxy, buildGitHost, buildSandbox, createRuntimeDir } from './adapters.js';
 import { loadWorkerEnv } from './env.js';
+import { LeftoverSandboxSweeper } from './leftover-sandbox-sweeper.js';
+import { RecordedSandboxProvider } from './recorded-sandbox-provider.js';
 import { buildModelAccess } from './model-access-setup.js';
 import { SHUTDOWN_REASON, createProcessor } from './processor.js';
 
@@ -26,7 +29,8 @@ runMain(async () => {
   const redactor = new Redactor();
   registerEnvSecrets(redactor, env);
   const logger = createLogger({ name: 'worker', level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? env.NODE_ENV !== 'production', redactor });
-  const workerId = `${hostname()}:${process.pid}`;
+  const host = hostname();
+  const workerId = `${host}:${process.pid}`;
 
   // The model keys stay in this process: sandboxes get per-attempt gateway tokens (also redacted wherever printed).
   const runtimeDir = await createRuntimeDir();
@@ -50,9 +54,38 @@ runMain(async () => {
   // Job lookups by id (cancel flag, the reaper's isJobActive) search the built-in agents' queues and this worker's.
   const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, agents: [...new Set([...BUILT_IN_AGENTS, ...agents.keys()])], logger });
 
+  const housekeeping = await sandbox.startHousekeeping({
+    // A job waiting for its next attempt is not active: that attempt gets a new sandbox.
+    isJobActive: async (jobId) => (await queue.getJob(jobId))?.state === 'active',
+    lease: new RedisLease(redis, `${env.REDIS_PREFIX}:sandbox-reaper`),
+  });
+
+  // Running attempts (with their sandboxes) and this worker's liveness beat, in Redis: how any worker tells a
+  // lost attempt from a running one. The beat lasts as long as a job lock, so a worker counts as dead exactly
+  // when its jobs can be taken over.
+  const attemptRegistry = new AttemptRegistry({ redis, prefix: env.REDIS_PREFIX, heartbeatTtlMs: env.WORKER_LOCK_DURATION_MS, logger });
+  const liveness = await attemptRegistry.startHeartbeat(workerId);
+  const leftovers = new LeftoverSandboxSweeper({
+    registry: attemptRegistry,
+    host,
+    provider: sandboxProvider.name,
+    sandboxesAreLocal: sandbox.sandboxesAreLocal,
+    destroy: (ref) => sandbox.destroyLeftover(ref),
+    sweepProvider: () => housekeeping.sweepNow(),
+    forgetAfterMs: env.JOB_TIMEOUT_MS + 60_000,
+    logger,
+  });
+  void leftovers
+    .sweep()
+    .then((swept) => swept.destroyed > 0 && logger.warn(swept, 'destroyed sandboxes of attempts whose workers are gone'))
+    .catch((err: unknown) => logger.error({ err }, 'startup sweep of lost attempts failed'));
+
   const processor = createProcessor({
     pipeline: {
-      sandboxProvider,
+      sandboxProvider: new RecordedSandboxProvider({
+        provider: sandboxProvider,
+        record: (spec, box) => attemptRegistry.attachSandbox(spec.jobId, spec.attempt, sandbox.describe(box)),
+      }),
       agents,
       gitHost,
       modelAccess: modelAccess.access,
@@ -71,6 +104,9 @@ runMain(async () => {
     logger,
     redactor,
     workerId,
+    host,
+    attempts: attemptRegistry,
+    onTakeover: (_jobId, previousWorkerId) => leftovers.afterTakeover(previousWorkerId),
     jobTimeoutMs: env.JOB_TIMEOUT_MS,
     budget: {
       ...(env.JOB_MAX_COST_USD === undefined ? {} : { maxCostUsd: env.JOB_MAX_COST_USD }),
@@ -84,6 +120,9 @@ runMain(async () => {
     connection,
     prefix: env.REDIS_PREFIX,
     concurrency: env.WORKER_CONCURRENCY,
+    // Short locks renewed often: a dead worker's jobs are taken over within seconds (see README, Reliability).
+    lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+    stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
     agents: [...agents.keys()],
     onLegacyJobRefused: (jobId, reason) => {
       void events
@@ -111,12 +150,6 @@ runMain(async () => {
     },
   });
 
-  const housekeeping = await sandbox.startHousekeeping({
-    // A job waiting for its next attempt is not active: that attempt gets a new sandbox.
-    isJobActive: async (jobId) => (await queue.getJob(jobId))?.state === 'active',
-    lease: new RedisLease(redis, `${env.REDIS_PREFIX}:sandbox-reaper`),
-  });
-
   // Tell the API which agents this worker can run: it holds their credentials, the API does not.
   const registry = new WorkerRegistry({ redis, prefix: env.REDIS_PREFIX, logger });
   const heartbeat = await registry.startHeartbeat({
@@ -141,6 +174,8 @@ runMain(async () => {
     await worker.close();
     clearTimeout(deadline);
     heartbeat.stop();
+    await leftovers.close();
+    await liveness.stop();
     await housekeeping.stop();
     await sandbox.close();
     await modelAccess.close();

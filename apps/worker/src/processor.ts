@@ -18,6 +18,16 @@ import {
   type Redactor,
 } from '@tinyb/core';
 
+/**
+ * Where the worker records its running attempts (`AttemptRegistry` from @tinyb/queue), so that another
+ * process can tell a lost attempt from a running one and clean up after it.
+ */
+export interface AttemptLedger {
+  begin(attempt: { jobId: string; attempt: number; workerId: string; host: string; startedAt: string }): Promise<void>;
+  end(jobId: string, attempt: number): Promise<void>;
+  attemptsOf(jobId: string): Promise<Array<{ attempt: number; workerId: string }>>;
+}
+
 /** The reason a worker passes to `cancelJob` when it shuts down: the job is handed back, not cancelled. */
 export const SHUTDOWN_REASON = 'worker-shutdown';
 
@@ -31,6 +41,11 @@ export interface ProcessorDeps {
   /** The process's redactor: events, the result and thrown errors (which BullMQ stores in Redis) pass through it. */
   redactor: Redactor;
   workerId: string;
+  /** This machine's name: a local sandbox can be cleaned up only here. */
+  host: string;
+  attempts: AttemptLedger;
+  /** Called when this worker takes over a job whose worker was lost: the lost attempt's leftovers can go. */
+  onTakeover(jobId: string, previousWorkerId: string | undefined): void;
   /** Wall-clock limit for one attempt, all steps included. */
   jobTimeoutMs: number;
 }
@@ -59,7 +74,11 @@ function attemptRunner(deps: ProcessorDeps, publisher: RedactingJobEventPublishe
   return async function runAttempt(job: Job, _token: string | undefined, bullSignal?: AbortSignal): Promise<JobResult> {
     const jobId = requireJobId(job);
     const data = CodeJobData.parse(job.data);
-    const attempt = job.attemptsMade + 1;
+    // BullMQ counts every pickup (attemptsStarted) but only finished attempts (attemptsMade): a pickup that
+    // neither completed nor failed lost its worker. Each pickup gets its own number, so the lost attempt
+    // and the one that takes over are told apart in events, the registry and sandbox names.
+    const takenOver = job.attemptsStarted > job.attemptsMade + 1;
+    const attempt = Math.max(job.attemptsStarted, job.attemptsMade + 1);
     const logger = deps.logger.child({ jobId, attempt });
     const emit = async (event: NewJobEvent) => {
       await publisher.publish(jobId, event);
@@ -68,6 +87,13 @@ function attemptRunner(deps: ProcessorDeps, publisher: RedactingJobEventPublishe
     if (await deps.isCancelRequested(jobId)) {
       await emit({ type: 'job.cancelled' });
       throw new UnrecoverableError('cancelled before start');
+    }
+
+    if (takenOver) {
+      const lost = (await deps.attempts.attemptsOf(jobId)).filter((a) => a.attempt < attempt).at(-1);
+      await emit({ type: 'job.recovered', attempt: lost?.attempt ?? attempt - 1, ...(lost ? { previousWorkerId: lost.workerId } : {}), reason: 'worker_lost' });
+      logger.warn({ previousWorkerId: lost?.workerId, stalledCount: job.stalledCounter }, 'job taken over from a lost worker');
+      deps.onTakeover(jobId, lost?.workerId);
     }
 
     const { signal, abort, dispose } = jobSignal(bullSignal, deps.jobTimeoutMs);
@@ -89,6 +115,9 @@ function attemptRunner(deps: ProcessorDeps, publisher: RedactingJobEventPublishe
     await emit({ type: 'job.started', attempt, workerId: deps.workerId });
     logger.info({ agent: data.agent, repo: data.repo.url }, 'job started');
     try {
+      // Recorded before the sandbox exists, removed in the finally below: a record outlives its attempt only
+      // when the worker died.
+      await deps.attempts.begin({ jobId, attempt, workerId: deps.workerId, host: deps.host, startedAt: new Date().toISOString() });
       const result = await runCodeJob({ id: jobId, attempt, data }, deps.pipeline, ctx);
       await emit({ type: 'job.succeeded', result });
       logger.info({ outcome: result.outcome, pr: result.pr?.url }, 'job succeeded');
@@ -104,9 +133,11 @@ function attemptRunner(deps: ProcessorDeps, publisher: RedactingJobEventPublishe
         logger.info({ step }, 'job cancelled');
         throw new UnrecoverableError('cancelled');
       }
+      // BullMQ's retry budget counts finished attempts only: a lost one does not use a retry up.
       const attemptsAllowed = job.opts.attempts ?? 1;
-      if (error.retryable && attempt < attemptsAllowed) {
-        await emit({ type: 'job.retrying', attempt, error: jobError, delayMs: retryDelayMs(job, attempt) });
+      const finishedAttempts = job.attemptsMade + 1;
+      if (error.retryable && finishedAttempts < attemptsAllowed) {
+        await emit({ type: 'job.retrying', attempt, error: jobError, delayMs: retryDelayMs(job, finishedAttempts) });
         logger.warn({ err: error, code: error.code, step }, 'job attempt failed; will retry');
         throw error;
       }
@@ -115,6 +146,7 @@ function attemptRunner(deps: ProcessorDeps, publisher: RedactingJobEventPublishe
       throw new UnrecoverableError(`${error.code}: ${error.message}`);
     } finally {
       dispose();
+      await deps.attempts.end(jobId, attempt).catch((err: unknown) => logger.warn({ err }, 'could not unregister the attempt'));
     }
   };
 }

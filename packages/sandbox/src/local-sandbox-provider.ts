@@ -157,7 +157,10 @@ export class LocalSandboxProvider implements SandboxProvider {
       throw new AppError('sandbox_failed', `not a sandbox id: ${JSON.stringify(id.slice(0, 100))}`);
     }
     const dir = path.join(this.rootDir, id);
-    await killSandboxProcesses(dir);
+    // Commands name the directory by its real path (the root may sit behind a symlink, as /tmp can).
+    const realDir = await fs.realpath(dir).catch(() => dir);
+    await killSandboxProcesses(realDir);
+    if (realDir !== dir) await killSandboxProcesses(dir);
     await removeTree(dir);
   }
 
