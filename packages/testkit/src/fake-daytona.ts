@@ -12,6 +12,12 @@ export interface FakeDaytonaOptions {
   apiKey: string;
   /** Sandboxes per page of a list when the client asks for no limit; small values exercise pagination. Default 100. */
   listPageSize?: number;
+  /**
+   * The PATH each snapshot or image sets (its `ENV PATH`), by snapshot or image name: every command of a
+   * sandbox created from it runs with it, as a real sandbox's commands run with their image's environment.
+   * Default for any other: the usual system directories.
+   */
+  imagePaths?: Record<string, string>;
 }
 
 export interface FakeDaytonaRequest {
@@ -97,7 +103,7 @@ const stderrMarker = Buffer.from([2, 2, 2]);
  * `process/execute`, sessions with async commands and their logs (plain and followed over a WebSocket with
  * Daytona's 0x01/0x02 stream markers), and files (bulk download/upload as multipart, list, folder,
  * permissions, delete). Commands really run on this machine with `sh -c` in a per-sandbox directory, with a
- * cleared environment (PATH, HOME and the sandbox's env vars only), each in its own process group. File
+ * cleared environment (the image's PATH, HOME and the sandbox's env vars only), each in its own process group. File
  * operations are confined to the sandbox's directory (403 otherwise), which a real sandbox does not need.
  */
 export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDaytona> {
@@ -196,8 +202,13 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
     return sb;
   };
 
+  const imagePathOf = (sb: SandboxRecord): string => {
+    const source = sb.createRequest?.['snapshot'] ?? sb.createRequest?.['image'];
+    return (typeof source === 'string' ? opts.imagePaths?.[source] : undefined) ?? defaultPath;
+  };
+
   const commandEnv = (sb: SandboxRecord, extra: Record<string, string> = {}): Record<string, string> => ({
-    PATH: defaultPath,
+    PATH: imagePathOf(sb),
     HOME: sb.homeDir,
     ...sb.env,
     ...extra,

@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Daytona } from '@daytonaio/sdk';
 import { AppError, silentLogger, type OutputChunk } from '@tinyb/core';
 import { startFakeDaytona, type FakeDaytona } from '@tinyb/testkit/fake-daytona';
@@ -7,12 +10,18 @@ import { DaytonaSandboxProvider, type DaytonaSandboxProviderOptions } from './da
 const apiKey = 'test-daytona-key';
 const never = new AbortController().signal;
 let fake: FakeDaytona;
+/** A directory only the 'agents-image' snapshot has on its PATH, holding a `claude` of its own. */
+const imageBin = mkdtempSync(join(tmpdir(), 'tinyb-image-bin-'));
+const systemPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 beforeAll(async () => {
-  fake = await startFakeDaytona({ apiKey, listPageSize: 2 });
+  writeFileSync(join(imageBin, 'claude'), '#!/bin/sh\necho "image claude $*"\n');
+  chmodSync(join(imageBin, 'claude'), 0o755);
+  fake = await startFakeDaytona({ apiKey, listPageSize: 2, imagePaths: { 'agents-image': `${imageBin}:${systemPath}` } });
 });
 afterAll(async () => {
   await fake.close();
+  rmSync(imageBin, { recursive: true, force: true });
 });
 
 function providerOptions(overrides: Partial<DaytonaSandboxProviderOptions> = {}): DaytonaSandboxProviderOptions {
@@ -42,6 +51,20 @@ afterEach(async () => {
 sandboxProviderContract('daytona (real SDK against the fake)', () => makeProvider(), { timeScale: 2 });
 
 describe('DaytonaSandboxProvider', () => {
+  it('runs commands with the image\'s own PATH, so the image\'s CLIs are found by name; a PATH the caller passes wins', async () => {
+    const withCli = await makeProvider({ snapshot: 'agents-image' }).create({ jobId: 'job-path', attempt: 1, toolPaths: [] }, never);
+    const without = await makeProvider().create({ jobId: 'job-nopath', attempt: 1, toolPaths: [] }, never);
+    try {
+      expect(await withCli.exec(['claude', '--version'])).toMatchObject({ exitCode: 0, stdout: 'image claude --version\n' });
+      expect((await withCli.exec(['sh', '-c', 'echo "$PATH"'])).stdout.trim()).toBe(`${imageBin}:${systemPath}`);
+      // Another image has no such command: the shell's "not found".
+      expect((await without.exec(['claude', '--version'])).exitCode).toBe(127);
+      expect((await withCli.exec(['sh', '-c', 'echo "$PATH"'], { env: { PATH: '/usr/bin:/bin' } })).stdout.trim()).toBe('/usr/bin:/bin');
+    } finally {
+      await Promise.all([withCli.destroy(), without.destroy()]);
+    }
+  });
+
   it('creates the sandbox with our labels, limits, lifecycle and egress settings', async () => {
     const provider = makeProvider({
       snapshot: undefined,

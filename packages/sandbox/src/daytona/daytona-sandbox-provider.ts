@@ -8,7 +8,7 @@ import {
 import { abortReason, AppError, throwIfAborted, type Logger, type SandboxProvider, type SandboxSpec } from '@tinyb/core';
 import { isNotFound, toSandboxError } from './daytona-error.js';
 import { DaytonaSandbox } from './daytona-sandbox.js';
-import { prepareCommand } from './sandbox-scripts.js';
+import { parsePrepared, prepareCommand } from './sandbox-scripts.js';
 
 /** The label every Tiny Backspace sandbox carries; the reaper lists and deletes only sandboxes with it. */
 export const appLabel = { app: 'tiny-backspace' } as const;
@@ -100,10 +100,11 @@ export class DaytonaSandboxProvider implements SandboxProvider {
       const workDir = (await sdkSandbox.getWorkDir()) || (await sdkSandbox.getUserHomeDir());
       if (!workDir) throw new AppError('sandbox_failed', 'Daytona reported no work directory', { retryable: true });
       const prepared = await sdkSandbox.process.executeCommand(prepareCommand(`${workDir.replace(/\/+$/, '')}/${baseDirName}`), undefined, undefined, 60);
-      const [workspaceDir, runDir] = prepared.result.trim().split('\n');
-      if (prepared.exitCode !== 0 || !workspaceDir?.startsWith('/') || !runDir?.startsWith('/')) {
+      const paths = prepared.exitCode === 0 ? parsePrepared(prepared.result.trim()) : undefined;
+      if (paths === undefined) {
         throw new AppError('sandbox_failed', `could not prepare the workspace (exit code ${prepared.exitCode})`, { retryable: true });
       }
+      const { workspaceDir, runDir, imagePath } = paths;
       throwIfAborted(signal);
       this.logger.info(
         { sandboxId: sdkSandbox.id, jobId: spec.jobId, attempt: spec.attempt, durationMs: Date.now() - startedMs },
@@ -113,6 +114,7 @@ export class DaytonaSandboxProvider implements SandboxProvider {
         sdkSandbox,
         workspaceDir,
         runDir,
+        ...(imagePath === undefined ? {} : { imagePath }),
         logger: this.logger.child({ sandboxId: sdkSandbox.id }),
         maxOutputBytes: this.opts.maxOutputBytes ?? 8 * 1024 * 1024,
         maxFileBytes: this.opts.maxFileBytes ?? 64 * 1024 * 1024,

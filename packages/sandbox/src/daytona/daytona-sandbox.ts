@@ -12,6 +12,11 @@ export interface DaytonaSandboxOptions {
   workspaceDir: string;
   /** Private (0700) directory for env and pid files, outside the workspace. */
   runDir: string;
+  /**
+   * The image's own PATH (its `ENV PATH`), read when the sandbox was prepared: commands run with it unless
+   * the caller passes a PATH, so the image's CLIs are found where the image put them. Default `defaultPath`.
+   */
+  imagePath?: string;
   logger: Logger;
   maxOutputBytes: number;
   maxFileBytes: number;
@@ -55,7 +60,7 @@ export class DaytonaSandbox implements Sandbox {
     if (opts.signal?.aborted) throw abortReason(opts.signal);
     const startedMs = Date.now();
     const cwd = path.posix.resolve(this.workspaceDir, opts.cwd ?? '.');
-    const envText = envFileContent({ PATH: defaultPath, HOME: this.workspaceDir, ...opts.env });
+    const envText = envFileContent({ PATH: this.opts.imagePath ?? defaultPath, HOME: this.workspaceDir, ...opts.env });
     const key = randomUUID();
     const sessionId = `tinyb-${key}`;
     const envFile = `${this.opts.runDir}/env-${key}`;

@@ -8,7 +8,11 @@ import { shellJoin, shellQuote } from './shell-quote.js';
  * runs it through a shell or splits it into words itself.
  */
 
-/** Commands find the usual system tools and the image's global npm CLIs; callers may pass their own PATH. */
+/**
+ * Where `env` and `setsid` are found before a command's own environment is loaded, and the command's PATH when
+ * the image reports none. Commands otherwise run with the image's own PATH (its `ENV PATH`, read once when the
+ * sandbox is prepared), so the image's `claude` and `gemini` are found wherever the image installed them.
+ */
 export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -94,15 +98,24 @@ export function pathCheckCommand(opts: { path: string; workspaceDir: string; mod
 }
 
 // $1 base dir. Creates the job's workspace and a private run dir (env and pid files) next to it, and prints
-// both real paths so the workspace path matches what `pwd` reports inside.
+// both real paths so the workspace path matches what `pwd` reports inside, then the image's PATH: this command
+// runs with the sandbox's own environment (no login shell, no profile), which is the image's.
 const prepareScript = [
   'set -e',
   'mkdir -p -- "$1/workspace" "$1/run"',
   'chmod 700 -- "$1/run"',
   'realpath -e -- "$1/workspace"',
   'realpath -e -- "$1/run"',
+  'printf "%s\\n" "${PATH:-}"',
 ].join('\n');
 
 export function prepareCommand(baseDir: string): string {
   return shellJoin(['/bin/sh', '-c', prepareScript, 'sh', baseDir]);
+}
+
+/** What `prepareCommand` printed: the two real paths, and the image's PATH (undefined when it has none). */
+export function parsePrepared(output: string): { workspaceDir: string; runDir: string; imagePath: string | undefined } | undefined {
+  const [workspaceDir, runDir, imagePath] = output.replace(/\r/g, '').split('\n');
+  if (!workspaceDir?.startsWith('/') || !runDir?.startsWith('/')) return undefined;
+  return { workspaceDir, runDir, imagePath: imagePath?.trim() ? imagePath.trim() : undefined };
 }
