@@ -35,8 +35,8 @@ describe('ClaudeCodeAgent', () => {
     expect(calls[0]?.argv).toEqual(['mkdir', '-p', '/w/scratch/home', '/w/scratch/tmp']);
     const run = calls[1]!;
     expect(run.argv).toEqual([
-      executable, '-p', input.prompt, '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions',
-      '--max-turns', '7', '--model', 'claude-x',
+      executable, '-p', '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions',
+      '--max-turns', '7', '--model', 'claude-x', '--', input.prompt,
     ]);
     expect(run.opts).toMatchObject({ cwd: '/w/repo', timeoutMs: 5_000 });
     expect(run.opts?.env).toEqual({
@@ -58,7 +58,7 @@ describe('ClaudeCodeAgent', () => {
   it('a job’s model wins over the default; no model means no flag', async () => {
     const { sandbox, calls } = scriptedSandbox(success);
     await new ClaudeCodeAgent({ executable, apiKey: 'k', defaultModel: 'd' }).run({ sandbox, ...input, usage: meter(), model: 'm' }, ctx());
-    expect(calls[1]?.argv.slice(-2)).toEqual(['--model', 'm']);
+    expect(calls[1]?.argv.slice(-4)).toEqual(['--model', 'm', '--', input.prompt]);
     await new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input, usage: meter() }, ctx());
     expect(calls[3]?.argv).not.toContain('--model');
     expect(calls[3]?.opts?.env).not.toHaveProperty('ANTHROPIC_BASE_URL');
@@ -113,7 +113,7 @@ describe('ClaudeCodeAgent', () => {
     });
     const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input, usage }, ctx()));
     expect(err.code).toBe('budget_exceeded');
-    expect(calls[1]!.argv.slice(-2)).toEqual(['--max-budget-usd', '0.75']);
+    expect(calls[1]!.argv.slice(-4, -2)).toEqual(['--max-budget-usd', '0.75']);
   });
 });
 

@@ -67,7 +67,6 @@ export class ClaudeCodeAgent implements CodingAgent {
     const argv = [
       this.executable,
       '-p',
-      input.prompt,
       '--output-format',
       'stream-json',
       '--verbose',
@@ -77,6 +76,9 @@ export class ClaudeCodeAgent implements CodingAgent {
       ...(model ? ['--model', model] : []),
       // The CLI stops itself at a cost limit it can see (cost is known to it per call, to us only at the end).
       ...(input.usage.remaining().maxCostUsd === undefined ? [] : ['--max-budget-usd', String(input.usage.remaining().maxCostUsd)]),
+      // After `--`, so a prompt that starts with `-` (`--settings …`) is the prompt, never an option.
+      '--',
+      input.prompt,
     ];
     // Built from the run's endpoint and configuration only: nothing of the worker's process.env reaches the CLI.
     const env: Record<string, string> = {
