@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveClaudeExecutable, resolveGeminiCli } from '@tinyb/agents';
 import { TinyBackspaceClient, sseMessages } from '@tinyb/client';
@@ -13,7 +14,9 @@ import { RedisFixture } from '@tinyb/testkit/redis';
 
 /**
  * The same pipeline with SANDBOX_PROVIDER=daytona: the real Daytona SDK in the worker against the fake
- * Daytona API (which runs the commands on this machine), and the real CLIs inside its sandboxes.
+ * Daytona API (which runs the commands on this machine), and the real CLIs inside its sandboxes. No
+ * CLAUDE_CODE_PATH or GEMINI_CLI_PATH: the worker runs the image's own `claude` and `gemini`, found on the
+ * snapshot's PATH (a directory of this test's, holding wrappers around this checkout's CLIs).
  */
 jest.setTimeout(120_000);
 
@@ -29,6 +32,8 @@ describe('end to end on Daytona sandboxes', () => {
   let worker: AppProcess;
   let baseUrl: string;
   let client: TinyBackspaceClient;
+  /** The snapshot's own bin directory; its wrappers note each call in `calls`. */
+  let imageBin: string;
 
   beforeAll(async () => {
     fixture = new RedisFixture('e2e-daytona');
@@ -36,7 +41,17 @@ describe('end to end on Daytona sandboxes', () => {
     await github.createRepo('acme', 'app', {
       files: { 'README.md': `# App\n\n${FAKE_FILES.readmeOldLine}\n`, [FAKE_FILES.obsoletePath]: 'old\n' },
     });
-    daytona = await startFakeDaytona({ apiKey: 'dtn_e2e_key' });
+    imageBin = await mkdtemp(join(tmpdir(), 'tinyb-image-bin-'));
+    const wrappers = { claude: [resolveClaudeExecutable()], gemini: [process.execPath, resolveGeminiCli()] };
+    for (const [name, argv] of Object.entries(wrappers)) {
+      const quoted = argv.map((a) => `'${a}'`).join(' ');
+      await writeFile(join(imageBin, name), `#!/bin/sh\necho ${name} >> '${imageBin}/calls'\nexec ${quoted} "$@"\n`);
+      await chmod(join(imageBin, name), 0o755);
+    }
+    daytona = await startFakeDaytona({
+      apiKey: 'dtn_e2e_key',
+      imagePaths: { 'tiny-backspace-agents': `${imageBin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` },
+    });
     [anthropic, gemini] = await Promise.all([startFakeAnthropic(), startFakeGemini()]);
     // Left by a worker that crashed: the reaper must delete it. Another app's sandbox must survive.
     await daytona.plant({ labels: { app: 'tiny-backspace', jobId: 'lost-job', attempt: '1' } });
@@ -61,9 +76,7 @@ describe('end to end on Daytona sandboxes', () => {
       DAYTONA_API_URL: daytona.apiUrl,
       DAYTONA_SNAPSHOT: 'tiny-backspace-agents',
       DAYTONA_USE_DEPRECATED_POLLING: 'true',
-      // The fake's sandboxes run on this machine: the CLIs are this checkout's, and the gateway is on loopback.
-      CLAUDE_CODE_PATH: resolveClaudeExecutable(),
-      GEMINI_CLI_PATH: resolveGeminiCli(),
+      // The fake's sandboxes run on this machine, so the gateway is on loopback.
       MODEL_GATEWAY_PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
       MODEL_GATEWAY_HOST: '127.0.0.1',
       MODEL_GATEWAY_PORT: String(gatewayPort),
@@ -79,6 +92,7 @@ describe('end to end on Daytona sandboxes', () => {
     }
     expect(codes).toEqual([0, 0]);
     await Promise.all([github?.close(), daytona?.close(), anthropic?.close(), gemini?.close()]);
+    await rm(imageBin, { recursive: true, force: true });
     await fixture.cleanup();
   });
 
@@ -104,6 +118,8 @@ describe('end to end on Daytona sandboxes', () => {
     const last = events.at(-1)!;
     if (last.type !== 'job.succeeded') throw new Error(`job ended ${JSON.stringify(last)}`);
     expect(last.result.filesChanged).toHaveLength(3);
+    // The image's own command ran, found by name on the image's PATH.
+    expect((await readFile(join(imageBin, 'calls'), 'utf8')).split('\n')).toContain(agent === 'gemini' ? 'gemini' : 'claude');
     expect(events).toContainEqual(expect.objectContaining({ type: 'step.completed', step: 'create_sandbox', detail: expect.stringMatching(/^daytona sandbox /) }));
 
     const creates = daytona.requests.filter((r) => r.method === 'POST' && r.path === '/api/sandbox');
