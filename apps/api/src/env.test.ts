@@ -81,3 +81,30 @@ describe('loadApiEnv', () => {
     expect(message.split('\n')).toHaveLength(1);
   });
 });
+
+describe('loadApiEnv: tenants and limits', () => {
+  const hash = (c: string) => c.repeat(64);
+
+  it('reads API_KEYS into tenants and key hashes, with the limits', () => {
+    const env = loadApiEnv({ API_KEYS: `alice:${hash('a')}, bob:${hash('B')}`, RATE_LIMIT_SUBMITS_PER_MIN: '0', MAX_ACTIVE_JOBS_PER_TENANT: '5' });
+    expect(env.API_KEYS.map((k) => [k.tenant, k.keyHash.toString('hex')])).toEqual([
+      ['alice', hash('a')],
+      ['bob', hash('b')],
+    ]);
+    expect(env).toMatchObject({ RATE_LIMIT_SUBMITS_PER_MIN: 0, MAX_ACTIVE_JOBS_PER_TENANT: 5 });
+  });
+
+  it('defaults to no tenants, 60 submits a minute and 20 active jobs', () => {
+    expect(loadApiEnv({})).toMatchObject({ API_KEYS: [], RATE_LIMIT_SUBMITS_PER_MIN: 60, MAX_ACTIVE_JOBS_PER_TENANT: 20 });
+  });
+
+  it.each<[string, NodeJS.ProcessEnv, RegExp]>([
+    ['a hash that is not hex', { API_KEYS: `alice:${hash('z')}` }, /API_KEYS: .*64 hex characters/],
+    ['a duplicate tenant', { API_KEYS: `alice:${hash('a')},alice:${hash('b')}` }, /API_KEYS: .*'alice' is configured twice/],
+    ['an empty tenant name', { API_KEYS: `:${hash('a')}` }, /API_KEYS: .*empty tenant name/],
+    ['a negative rate limit', { RATE_LIMIT_SUBMITS_PER_MIN: '-1' }, /RATE_LIMIT_SUBMITS_PER_MIN: /],
+    ['a fractional active cap', { MAX_ACTIVE_JOBS_PER_TENANT: '1.5' }, /MAX_ACTIVE_JOBS_PER_TENANT: /],
+  ])('refuses %s with a ConfigError naming the variable', (_name, env, message) => {
+    expect(configError(env).message).toMatch(message);
+  });
+});
