@@ -60,7 +60,8 @@ describe('createRedisConnection while Redis is away', () => {
     await server.stop();
 
     // The fail-fast connection and the BullMQ Queue on it answer at once, with errors we recognise.
-    for (const attempt of [fast.get('outage:x'), queue.enqueue(sampleJob()), queue.enqueue(sampleJob(), { idempotencyKey: 'k2' }), queue.getJob(before.jobId), queue.exportMetrics()]) {
+    const attempts: Promise<unknown>[] = [fast.get('outage:x'), queue.enqueue(sampleJob()), queue.enqueue(sampleJob(), { idempotencyKey: 'k2' }), queue.getJob(before.jobId), queue.exportMetrics()];
+    for (const attempt of attempts) {
       const { ms, error } = await timed(attempt);
       expect(isRedisUnavailableError(error)).toBe(true);
       expect(ms).toBeLessThan(200);

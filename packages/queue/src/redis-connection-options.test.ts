@@ -4,7 +4,17 @@ import { redisConnectionOptions } from './redis-connection-options.js';
 
 describe('redisConnectionOptions', () => {
   it('defaults to the local Redis, db 0', () => {
-    expect(redisConnectionOptions()).toEqual({ host: '127.0.0.1', port: 6379, db: 0, maxRetriesPerRequest: null });
+    expect(redisConnectionOptions()).toEqual({ host: '127.0.0.1', port: 6379, db: 0, maxRetriesPerRequest: null, retryStrategy: expect.any(Function) });
+  });
+
+  it('reconnects after 50 ms, doubling to at most 1 s (plus under 100 ms of jitter), however long Redis is away', () => {
+    const { retryStrategy } = redisConnectionOptions();
+    const delays = [1, 2, 3, 5, 10, 1_000].map(retryStrategy);
+    const floors = [50, 100, 200, 800, 1_000, 1_000];
+    delays.forEach((delay, i) => {
+      expect(delay).toBeGreaterThanOrEqual(floors[i]!);
+      expect(delay).toBeLessThan(floors[i]! + 100);
+    });
   });
 
   it('reads host, port, db index, user and password', () => {
@@ -15,6 +25,7 @@ describe('redisConnectionOptions', () => {
       username: 'app',
       password: 's@cret',
       maxRetriesPerRequest: null,
+      retryStrategy: expect.any(Function),
     });
     expect(redisConnectionOptions('redis://:pw@h/')).toMatchObject({ password: 'pw', db: 0 });
     expect(redisConnectionOptions('redis://[::1]:7000/2')).toMatchObject({ host: '::1', port: 7000, db: 2 });
