@@ -141,14 +141,29 @@ describe('end to end: every agent, GitHub App auth', () => {
     ['claude-code', () => anthropic.requests.map((r) => r.rawBody)],
     ['gemini', () => gemini.requests.map((r) => r.rawBody)],
     ['openai', () => openai.requests.map((r) => r.rawBody)],
-  ] as const)('%s: the sandbox holds no GitHub credential', async (agent, seen) => {
+  ] as const)('%s: the sandbox holds no GitHub credential and no model key, and cannot reach Redis', async (agent, seen) => {
     const before = seen().length;
     const { events } = await runJob({ agent, prompt: '[scenario:env-probe] Show the environment' });
     expect(events.at(-1)).toMatchObject({ type: 'job.succeeded', result: { outcome: 'no_changes' } });
+    // What the probe printed, as the model got it back (raw: before any redaction of events).
     const sent = seen().slice(before).join('\n');
     expect(sent).toContain('PATH=');
     for (const minted of github.installationTokens()) expect(sent).not.toContain(minted.token);
-    expect(sent).not.toMatch(/ghs_|ghp_|x-access-token|extraheader/i);
+    // Token-shaped strings (the probe's own grep pattern names the prefixes, so a bare prefix proves nothing).
+    expect(sent).not.toMatch(/gh[pousr]_[A-Za-z0-9]{20,}|x-access-token|extraheader/i);
+    for (const key of [anthropic.apiKey, gemini.apiKey, openai.apiKey]) expect(sent).not.toContain(key);
+    expect(sent).toContain('redis-probe-exit=1');
+    // The CLI agents hold only their attempt's gateway token; the openai loop runs in the worker and gives none.
+    if (agent !== 'openai') expect(sent).toMatch(/_API_KEY=tbgw_/);
+    for (const event of events) for (const key of [anthropic.apiKey, gemini.apiKey, openai.apiKey]) expect(JSON.stringify(event)).not.toContain(key);
     expect(await readdir(sandboxRoot)).toEqual([]);
+  });
+
+  it('the model APIs still receive every call with the real keys', () => {
+    expect(anthropic.requests.length).toBeGreaterThan(0);
+    for (const r of anthropic.requests) expect(r.headers['x-api-key']).toBe(anthropic.apiKey);
+    expect(gemini.requests.length).toBeGreaterThan(0);
+    for (const r of gemini.requests) expect(r.headers['x-goog-api-key']).toBe(gemini.apiKey);
+    for (const r of openai.requests) expect(r.headers.authorization).toBe(`Bearer ${openai.apiKey}`);
   });
 });
