@@ -110,7 +110,7 @@ class SlotLimitedWorker extends Worker {
 const FORWARDED_OPTIONS = ['attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'priority'] as const;
 
 /**
- * The worker side of the code-job queues: one BullMQ Worker per agent queue this process can run, sharing
+ * The worker side of the code-job queues: BullMQ Workers on every agent queue this process can run, sharing
  * `concurrency` slots, plus a forwarder that drains the legacy single queue. It exposes what a single Worker
  * did (`cancelJob`, `cancelAllJobs`, `close`, `error` and `failed` events), over all its Workers.
  *
@@ -131,7 +131,13 @@ export class CodeWorkerPool extends EventEmitter<{ error: [Error]; failed: [Job 
     // BullMQ hands a processor its AbortSignal only when the function declares three parameters.
     const run = (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> =>
       processor(job, token, signal ?? new AbortController().signal);
-    this.workers = agents.map((agent) => new SlotLimitedWorker(agentQueueName(agent), run, options, this.slots));
+    // Per queue, `concurrency` Workers of one job each, rather than one Worker of `concurrency` jobs: BullMQ's
+    // main loop fetches a Worker's next job before it starts processing the one it just fetched, so a
+    // multi-job Worker waiting for a slot would hold an unstarted job (and its slot) while every Worker waits.
+    // A one-job Worker that waits for a slot holds nothing.
+    this.workers = agents.flatMap((agent) =>
+      Array.from({ length: this.slots.size }, () => new SlotLimitedWorker(agentQueueName(agent), run, { ...options, concurrency: 1 }, this.slots)),
+    );
     if (opts.forwardLegacyJobs ?? true) {
       const forward = (job: Job): Promise<string> => this.forwardLegacyJob(job);
       this.workers.push(new Worker(CODE_JOBS_QUEUE, forward, { ...options, concurrency: 1 }));
@@ -153,7 +159,7 @@ export class CodeWorkerPool extends EventEmitter<{ error: [Error]; failed: [Job 
 
   /** The queues this pool consumes, the legacy one included. */
   get queueNames(): string[] {
-    return this.workers.map((w) => w.name);
+    return [...new Set(this.workers.map((w) => w.name))];
   }
 
   /** Aborts the job's signal if one of this process's Workers runs it; false otherwise. */
