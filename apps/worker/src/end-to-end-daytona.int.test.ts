@@ -32,6 +32,7 @@ describe('end to end on Daytona sandboxes', () => {
   let worker: AppProcess;
   let baseUrl: string;
   let client: TinyBackspaceClient;
+  let gatewayPort: number;
   /** The snapshot's own bin directory; its wrappers note each call in `calls`. */
   let imageBin: string;
 
@@ -58,7 +59,7 @@ describe('end to end on Daytona sandboxes', () => {
     await daytona.plant({ labels: { app: 'someone-else' } });
 
     const port = await freePort();
-    const gatewayPort = await freePort();
+    gatewayPort = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     const shared = { REDIS_PREFIX: fixture.prefix, GITHUB_URL: github.url, LOG_LEVEL: 'info' };
     api = startApp('api', { ...shared, PORT: String(port), HOST: '127.0.0.1' });
@@ -139,6 +140,31 @@ describe('end to end on Daytona sandboxes', () => {
     execFileSync('git', ['clone', '-q', '--branch', `tinyb/${id}`, github.repoDir('acme', 'app'), dir]);
     expect(await readFile(join(dir, FAKE_FILES.notesPath), 'utf8')).toBe(FAKE_FILES.notesContent);
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['claude-code', () => anthropic.requests.map((r) => r.rawBody)],
+    ['gemini', () => gemini.requests.map((r) => r.rawBody)],
+  ] as const)('%s: the Daytona sandbox holds only a gateway token, never the model key or the GitHub token', async (agent, seen) => {
+    const before = seen().length;
+    const handedOver = { requests: daytona.requests.length, uploads: daytona.uploads.length };
+    const { events } = await runJob({ agent, prompt: '[scenario:env-probe] Show the environment' });
+    expect(events.at(-1)).toMatchObject({ type: 'job.succeeded', result: { outcome: 'no_changes' } });
+    // Everything the worker handed the sandbox: each command line and each uploaded file (the env files too).
+    const given = [
+      ...daytona.requests.slice(handedOver.requests).map((r) => JSON.stringify(r)),
+      ...daytona.uploads.slice(handedOver.uploads).map((u) => u.content.toString('utf8')),
+    ].join('\n');
+    expect(given).toMatch(/_API_KEY='?tbgw_/);
+    for (const secret of [anthropic.apiKey, gemini.apiKey, GITHUB_TOKEN, daytona.apiKey]) expect(given).not.toContain(secret);
+    // What the CLI itself was given, as its probe's `env` printed it back to the model through the gateway.
+    // (The fake runs sandboxes as processes of this machine, so /proc shows the host's processes too: only the
+    // CLI's own variables are judged here.)
+    const sent = seen().slice(before).join('\n');
+    expect(sent).toMatch(new RegExp(`_BASE_URL=http://127\\.0\\.0\\.1:${gatewayPort}/`));
+    expect(sent).toMatch(/(ANTHROPIC|GEMINI)_API_KEY=tbgw_/);
+    for (const r of anthropic.requests) expect(r.headers['x-api-key']).toBe(anthropic.apiKey);
+    for (const r of gemini.requests) expect(r.headers['x-goog-api-key']).toBe(gemini.apiKey);
   });
 
   it('cancels a running job and deletes its Daytona sandbox', async () => {

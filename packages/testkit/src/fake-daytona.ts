@@ -62,6 +62,11 @@ export interface FakeDaytona {
   sandboxes(): FakeSandboxInfo[];
   /** Every request, in order. */
   requests: FakeDaytonaRequest[];
+  /**
+   * Every file the client uploaded, with its content, in order: with the command lines in `requests`, all
+   * that a worker ever hands a sandbox (environment files included).
+   */
+  uploads: Array<{ sandboxId: string; path: string; content: Buffer }>;
   /** Makes the next matching request(s) answer with an error status and Daytona's error body. */
   failNext(failure: FakeFailure): void;
   /** Adds a sandbox without going through the API: a leaked one from a crashed worker, another app's, an old one. */
@@ -110,6 +115,7 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
   const baseDir = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'tinyb-fake-daytona-')));
   const sandboxes = new Map<string, SandboxRecord>();
   const requests: FakeDaytonaRequest[] = [];
+  const uploads: FakeDaytona['uploads'] = [];
   const failures: Array<FakeFailure & { left: number }> = [];
   const sockets = new Set<WebSocket>();
   let origin = '';
@@ -379,6 +385,7 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
           const file = await confine(sb, destination);
           await fs.mkdir(path.dirname(file), { recursive: true });
           await fs.writeFile(file, part.data);
+          uploads.push({ sandboxId: sb.id, path: destination ?? '', content: part.data });
         }
         return [200, undefined];
       }
@@ -537,6 +544,7 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
     apiUrl: `${origin}/api`,
     apiKey: opts.apiKey,
     requests,
+    uploads,
     sandboxes: () => [...sandboxes.values()].map(info),
     failNext: (failure) => failures.push({ ...failure, left: failure.times ?? 1 }),
     plant: async ({ labels, createdAt }) => info(await newSandbox(labels, {}, createdAt ?? new Date())),
