@@ -83,4 +83,47 @@ export class RedisFixture {
       this.connections.length = 0;
     }
   }
+
+  /**
+   * Every key under the prefix with every value, whatever its type, as one string to search: for tests that
+   * prove something (a secret) is stored nowhere.
+   */
+  async dump(): Promise<string> {
+    const redis = this.connect();
+    const parts: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) {
+        parts.push(key);
+        const type = await redis.type(key);
+        switch (type) {
+          case 'string':
+            parts.push((await redis.get(key)) ?? '');
+            break;
+          case 'hash':
+            parts.push(JSON.stringify(await redis.hgetall(key)));
+            break;
+          case 'list':
+            parts.push(JSON.stringify(await redis.lrange(key, 0, -1)));
+            break;
+          case 'set':
+            parts.push(JSON.stringify(await redis.smembers(key)));
+            break;
+          case 'zset':
+            parts.push(JSON.stringify(await redis.zrange(key, '0', '-1', 'WITHSCORES')));
+            break;
+          case 'stream':
+            parts.push(JSON.stringify(await redis.xrange(key, '-', '+')));
+            break;
+          case 'none':
+            break; // expired between SCAN and TYPE
+          default:
+            throw new Error(`key ${key} has type ${type}, which this dump does not read`);
+        }
+      }
+    } while (cursor !== '0');
+    return parts.join('\n');
+  }
 }
