@@ -156,6 +156,7 @@ describe('JobEvent', () => {
   const samples = {
     'job.queued': { repoUrl: 'https://github.com/octo/hello', agent: 'claude-code', baseBranch: 'main', draft: false },
     'job.started': { attempt: 1, workerId: 'w-1' },
+    'job.recovered': { attempt: 1, previousWorkerId: 'w-1', reason: 'worker_lost' },
     'job.cancel_requested': {},
     'job.retrying': { attempt: 1, error, delayMs: 15000 },
     'step.started': { step: 'clone' },
