@@ -26,7 +26,8 @@ export const Usage = z.object({
 export type Usage = z.infer<typeof Usage>;
 
 export const JobResult = z.object({
-  outcome: z.enum(['pr_opened', 'no_changes']),
+  /** `pr_updated`: a follow-up added its commit to an existing pull request (see CodeJobData.followUp). */
+  outcome: z.enum(['pr_opened', 'pr_updated', 'no_changes']),
   pr: PullRequestRef.optional(),
   filesChanged: z.array(FileChange),
   summary: z.string(),
@@ -56,6 +57,8 @@ export const JobEvent = z.discriminatedUnion('type', [
     draft: z.boolean(),
     /** The job's owner (see CodeJobData.tenant). */
     tenant: z.string().optional(),
+    /** The OpenTelemetry trace every span of this job belongs to (32 hex digits); absent when tracing is off. */
+    traceId: z.string().optional(),
   }),
   event('job.started', { attempt: z.number().int().positive(), workerId: z.string() }),
   /**
@@ -80,7 +83,11 @@ export const JobEvent = z.discriminatedUnion('type', [
   /** The job's running totals (all attempts so far), sent whenever they change. */
   event('agent.usage', Usage.shape),
   event('git.committed', { sha: z.string(), branch: z.string(), filesChanged: z.array(FileChange) }),
-  event('pr.created', { ...PullRequestRef.shape, reused: z.boolean() }),
+  /**
+   * The job's pull request is ready: opened, or `reused` (a retry found the one its earlier attempt opened, or a
+   * follow-up, marked `followUp`, added its commit to the pull request it was asked to continue).
+   */
+  event('pr.created', { ...PullRequestRef.shape, reused: z.boolean(), followUp: z.boolean().optional() }),
   event('job.succeeded', { result: JobResult }),
   event('job.failed', { error: JobError, usage: Usage.optional() }),
   event('job.cancelled', { step: Step.optional(), usage: Usage.optional() }),

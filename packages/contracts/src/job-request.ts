@@ -58,6 +58,11 @@ export const CodeJobData = z.object({
   /** The tenant that submitted the job (its owner); absent on jobs queued before tenants existed. */
   tenant: z.string().optional(),
   budget: z.object({ maxCostUsd: z.number().optional(), maxTokens: z.number().optional() }).optional(),
+  /**
+   * The W3C trace context of the API's `job.enqueue` span (`00-<trace id>-<span id>-<flags>`), so every attempt's
+   * spans join the job's one trace. Absent when tracing is off, or on jobs queued before it existed.
+   */
+  traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/).optional(),
 });
 export type CodeJobData = z.infer<typeof CodeJobData>;
 

@@ -23,6 +23,8 @@ export const JobStatus = z.object({
   usage: Usage.nullable(),
   /** The tenant that owns the job; null for a job queued before tenants existed (only admins see those). */
   tenant: z.string().nullable().default(null),
+  /** The job's OpenTelemetry trace id, to look it up in the tracing backend; null when tracing was off. */
+  traceId: z.string().nullable().default(null),
 });
 export type JobStatus = z.infer<typeof JobStatus>;
 

@@ -28,7 +28,7 @@ function fold(events: JobEvent[]): JobStatus[] {
 
 describe('statusPatchFor, folded over a job that is retried and then succeeds', () => {
   const events = [
-    ev({ type: 'job.queued', repoUrl: 'https://github.com/octo/hello', agent: 'claude-code', draft: false, tenant: 'alice' }),
+    ev({ type: 'job.queued', repoUrl: 'https://github.com/octo/hello', agent: 'claude-code', draft: false, tenant: 'alice', traceId: '0af7651916cd43dd8448eb211c80319c' }),
     ev({ type: 'job.started', attempt: 1, workerId: 'w-1' }),
     ev({ type: 'step.started', step: 'create_sandbox' }),
     ev({ type: 'step.completed', step: 'create_sandbox', durationMs: 40 }),
@@ -61,6 +61,7 @@ describe('statusPatchFor, folded over a job that is retried and then succeeds', 
       error: null,
       usage: null,
       tenant: 'alice',
+      traceId: '0af7651916cd43dd8448eb211c80319c',
     });
   });
 
@@ -169,7 +170,7 @@ describe('statusPatchFor, every event type', () => {
   const error = fatalError;
   // `satisfies` makes this fail to compile when an event type is added without an expectation here.
   const expected = {
-    'job.queued': [{ type: 'job.queued', repoUrl: 'u', agent: 'a', draft: false }, ['id', 'state', 'step', 'attempt', 'repoUrl', 'agent', 'createdAt', 'startedAt', 'finishedAt', 'cancelRequested', 'result', 'error', 'usage', 'tenant']],
+    'job.queued': [{ type: 'job.queued', repoUrl: 'u', agent: 'a', draft: false }, ['id', 'state', 'step', 'attempt', 'repoUrl', 'agent', 'createdAt', 'startedAt', 'finishedAt', 'cancelRequested', 'result', 'error', 'usage', 'tenant', 'traceId']],
     'job.started': [{ type: 'job.started', attempt: 1, workerId: 'w' }, ['state', 'attempt', 'startedAt', 'step', 'error']],
     'job.recovered': [{ type: 'job.recovered', attempt: 1, reason: 'worker_lost' }, ['state', 'step', 'error']],
     'job.cancel_requested': [{ type: 'job.cancel_requested' }, ['cancelRequested']],

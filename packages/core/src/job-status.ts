@@ -23,6 +23,7 @@ export function statusPatchFor(event: JobEvent): Partial<JobStatus> {
         error: null,
         usage: null,
         tenant: event.tenant ?? null,
+        traceId: event.traceId ?? null,
       };
     case 'job.started':
       return { state: 'running', attempt: event.attempt, startedAt: event.at, step: null, error: null };
