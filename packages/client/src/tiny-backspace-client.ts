@@ -1,5 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { ErrorBody, JobEvent, JobList, JobStatus, isTerminalEvent, type CodeJobRequest, type JobState } from '@tinyb/contracts';
+import { ErrorBody, JobEvent, JobList, JobStatus, OfferedAgent, isTerminalEvent, type CodeJobRequest, type JobState } from '@tinyb/contracts';
 import { z } from 'zod';
 
 export class ApiError extends Error {
@@ -19,6 +19,13 @@ const SubmitResponse = z.object({
   links: z.object({ self: z.string(), events: z.string() }),
 });
 export type SubmitResponse = z.infer<typeof SubmitResponse>;
+
+/** `GET /api/agents`: every agent the deployment knows, with its live workers; `default` is the one a job gets when it names none. */
+const AgentList = z.object({
+  default: z.string(),
+  agents: z.array(OfferedAgent.extend({ default: z.boolean() })),
+});
+export type AgentList = z.infer<typeof AgentList>;
 
 export interface StreamedJobEvent {
   id: string;
@@ -68,6 +75,11 @@ export class TinyBackspaceClient {
     const search = params.size > 0 ? `?${params.toString()}` : '';
     const res = await this.request(`/api/jobs${search}`, signal ? { signal } : {});
     return JobList.parse(await res.json());
+  }
+
+  async agents(signal?: AbortSignal): Promise<AgentList> {
+    const res = await this.request('/api/agents', signal ? { signal } : {});
+    return AgentList.parse(await res.json());
   }
 
   async cancel(jobId: string): Promise<{ status: string }> {
@@ -127,8 +139,17 @@ export async function* sseMessages(res: Response): AsyncGenerator<EventSourceMes
   const queue: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (message) => queue.push(message) });
   const decoder = new TextDecoder();
-  for await (const chunk of res.body) {
-    parser.feed(decoder.decode(chunk, { stream: true }));
-    while (queue.length > 0) yield queue.shift()!;
+  // A reader, not `for await` over the body: browsers without async-iterable streams (Safari) run this too.
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      parser.feed(decoder.decode(value, { stream: true }));
+      while (queue.length > 0) yield queue.shift()!;
+    }
+  } finally {
+    // A consumer that stops early (a terminal event, an abort) closes the connection instead of leaving it open.
+    await reader.cancel().catch(() => undefined);
   }
 }
