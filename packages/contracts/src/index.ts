@@ -2,5 +2,6 @@ export * from './errors.js';
 export * from './job-request.js';
 export * from './job-event.js';
 export * from './job-status.js';
+export * from './github-trigger.js';
 export * from './queue-names.js';
 export * from './repo-url.js';

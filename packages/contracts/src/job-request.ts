@@ -55,6 +55,8 @@ export const CodeJobData = z.object({
   draft: z.boolean(),
   requestedAt: z.string(),
   requestedBy: z.string().optional(),
+  /** The issue the job was asked for on (a GitHub trigger): its pull request says `Fixes #N`, closing it on merge. */
+  fixesIssue: z.number().int().positive().optional(),
   /** The tenant that submitted the job (its owner); absent on jobs queued before tenants existed. */
   tenant: z.string().optional(),
   budget: z.object({ maxCostUsd: z.number().optional(), maxTokens: z.number().optional() }).optional(),

@@ -101,3 +101,13 @@ describe('describePullRequest: commit message', () => {
     expect(commitMessage.split('\n').at(-1)).toBe('Tiny-Backspace-Job: job-123');
   });
 });
+
+describe('describePullRequest: the issue it fixes', () => {
+  it('says `Fixes #N` on a line of its own, outside the quoted prompt, for a job asked for on an issue', () => {
+    const { body } = describePullRequest(job('Fix the crash\nFixes nothing by itself'), 'done', files);
+    expect(body).not.toMatch(/^Fixes #/m);
+    const fixing = describePullRequest(job('Fix the crash', { fixesIssue: 42 }), 'done', files).body;
+    expect(fixing.split('\n')).toContain('Fixes #42');
+    expect(fixing).not.toContain('> Fixes #42');
+  });
+});

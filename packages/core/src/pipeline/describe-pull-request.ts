@@ -20,6 +20,8 @@ export function describePullRequest(job: CodeJob, summary: string, files: Pick<C
     '## Prompt',
     quote(job.data.prompt.slice(0, SUMMARY_MAX_CHARS)),
     '',
+    // Outside the quoted prompt, so GitHub links the issue and closes it when the pull request is merged.
+    ...(job.data.fixesIssue === undefined ? [] : [`Fixes #${job.data.fixesIssue}`, '']),
     `---\nOpened by Tiny Backspace (agent \`${job.data.agent}\`), job \`${job.id}\`` +
       (job.data.requestedBy ? `, requested by ${job.data.requestedBy}.` : '.'),
   ].join('\n');
