@@ -19,7 +19,11 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'not_found':
       return 404;
     case 'conflict':
+    case 'pr_closed':
+    case 'pr_branch_moved':
       return 409;
+    case 'pr_from_fork':
+      return 422;
     case 'rate_limited':
     case 'too_many_active_jobs':
       return 429;

@@ -9,6 +9,11 @@ export const ErrorCode = z.enum([
   'not_found',
   'conflict',
   'unauthorized',
+  // a follow-up on a pull request that cannot take one: closed or merged (409), from a fork the service cannot
+  // push to (422), or whose branch moved since the request pinned its head (409). Never retried.
+  'pr_closed',
+  'pr_from_fork',
+  'pr_branch_moved',
   // a tenant's limits (HTTP 429): submits per minute, and jobs queued or running at once
   'rate_limited',
   'too_many_active_jobs',
