@@ -1,4 +1,4 @@
-import type { JobEvent, NewJobEvent, ToolInputView } from '@tinyb/contracts';
+import { Step, type JobEvent, type NewJobEvent, type ToolInputView } from '@tinyb/contracts';
 import { LegacyTranslator, type LegacyFrame } from './legacy-events.js';
 
 const ev = (e: NewJobEvent): JobEvent => ({ ...e, jobId: 'job-1', at: '2025-01-01T00:00:00.000Z' }) as JobEvent;
@@ -110,6 +110,21 @@ describe('LegacyTranslator: job lifecycle', () => {
     ['agent.usage', { type: 'agent.usage', inputTokens: 1, outputTokens: 1 }, []],
     ['git.committed', { type: 'git.committed', sha: 's', branch: 'b', filesChanged: [] }, []],
     ['pr.created', { type: 'pr.created', ...pr, reused: false }, []],
+    [
+      'checks.started',
+      { type: 'checks.started', commands: ['npm test', 'npm run lint'], source: 'detected', round: 0 },
+      [{ type: 'progress', stage: 'run_checks', message: 'Checks: npm test, npm run lint' }],
+    ],
+    [
+      'check.completed (failed)',
+      { type: 'check.completed', command: 'npm test', exitCode: 1, durationMs: 900, passed: false, timedOut: false, outputTail: 'x', round: 0 },
+      [{ type: 'progress', stage: 'run_checks', message: 'Failed: npm test (exit 1)' }],
+    ],
+    [
+      'check.completed (timed out)',
+      { type: 'check.completed', command: 'npm test', exitCode: null, durationMs: 600_000, passed: false, timedOut: true, outputTail: '', round: 1 },
+      [{ type: 'progress', stage: 'run_checks', message: 'Failed: npm test (timed out after 600 s)' }],
+    ],
     ['job.failed', { type: 'job.failed', error: { code: 'repo_not_found', message: 'no such repository' } }, [{ type: 'error', message: 'no such repository' }]],
     ['job.cancelled', { type: 'job.cancelled', step: 'run_agent' }, [{ type: 'error', message: 'job was cancelled' }]],
   ])('%s', (_name, e, frames) => {
@@ -117,7 +132,7 @@ describe('LegacyTranslator: job lifecycle', () => {
   });
 
   it('gives every step a readable progress message', () => {
-    const steps = ['create_sandbox', 'clone', 'run_agent', 'commit', 'push_branch', 'open_pr', 'destroy_sandbox'] as const;
+    const steps = Step.options;
     const frames = translateAll(steps.map((step) => ({ type: 'step.started', step })));
     for (const [i, f] of frames.entries()) {
       expect(f).toMatchObject({ type: 'progress', stage: steps[i] });

@@ -36,6 +36,8 @@ const STEP_MESSAGES: Record<string, string> = {
   create_sandbox: 'Creating sandbox',
   clone: 'Cloning repository',
   run_agent: 'Running coding agent',
+  run_checks: 'Running checks',
+  fix_checks: 'Coding agent fixing failed checks',
   commit: 'Committing changes',
   push_branch: 'Pushing branch',
   open_pr: 'Opening pull request',
@@ -88,6 +90,10 @@ export class LegacyTranslator {
         frames.push({ type: 'complete', pr_url: result.pr?.url ?? null, summary: result.summary });
         return frames;
       }
+      case 'checks.started':
+        return [{ type: 'progress', stage: 'run_checks', message: `Checks: ${event.commands.join(', ')}` }];
+      case 'check.completed':
+        return [{ type: 'progress', stage: 'run_checks', message: `${event.passed ? 'Passed' : 'Failed'}: ${event.command} (${describeCheckEnd(event)})` }];
       case 'job.failed':
         return [{ type: 'error', message: event.error.message }];
       case 'job.cancelled':
@@ -120,4 +126,9 @@ export class LegacyTranslator {
         return [{ type: 'progress', stage: 'run_agent', message: `Tool: ${event.tool}` }];
     }
   }
+}
+
+function describeCheckEnd(event: Extract<JobEvent, { type: 'check.completed' }>): string {
+  if (event.timedOut) return `timed out after ${Math.round(event.durationMs / 1000)} s`;
+  return event.exitCode === null ? 'not run' : `exit ${event.exitCode}`;
 }

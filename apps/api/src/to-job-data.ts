@@ -40,5 +40,6 @@ export function toJobData(body: CodeJobRequest, config: JobDefaults): CodeJobDat
     ...(body.base_branch === undefined ? {} : { baseBranch: body.base_branch }),
     ...(body.requested_by === undefined ? {} : { requestedBy: body.requested_by }),
     ...(Object.keys(budget).length === 0 ? {} : { budget }),
+    ...(body.checks === undefined ? {} : { checks: body.checks }),
   };
 }

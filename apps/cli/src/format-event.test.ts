@@ -34,6 +34,18 @@ describe('formatEvent', () => {
       { type: 'git.committed', sha: '0123456789abcdef0123456789abcdef01234567', branch: 'b', filesChanged: [{ path: 'a', change: 'added' }, { path: 'b', change: 'modified' }] },
       'committed 0123456789ab (2 file(s))',
     ],
+    [{ type: 'checks.started', commands: ['npm test', 'npm run lint'], source: 'detected', round: 0 }, '  checks: npm test, npm run lint'],
+    [{ type: 'checks.started', commands: ['npm test'], source: 'file', round: 2 }, '  checks (after fix round 2): npm test'],
+    [{ type: 'checks.started', commands: [], source: 'detected', round: 0 }, '  checks: none found'],
+    [
+      { type: 'check.completed', command: 'npm test', exitCode: 1, durationMs: 2345, passed: false, timedOut: false, outputTail: 'x', round: 0 },
+      '  ✗ npm test (exit 1, 2.3 s)',
+    ],
+    [{ type: 'check.completed', command: 'make lint', exitCode: 0, durationMs: 80, passed: true, timedOut: false, outputTail: '', round: 1 }, '  ✓ make lint (exit 0, 80 ms)'],
+    [
+      { type: 'check.completed', command: 'go test ./...', exitCode: null, durationMs: 600_000, passed: false, timedOut: true, outputTail: '', round: 0 },
+      '  ✗ go test ./... (timed out, 600.0 s)',
+    ],
     [{ type: 'pr.created', ...pr, reused: false }, `pull request opened: ${pr.url}`],
     [{ type: 'pr.created', ...pr, reused: true }, `pull request reused: ${pr.url}`],
     [{ type: 'job.succeeded', result: { outcome: 'pr_opened', pr, summary: 'done', filesChanged: [] } }, `succeeded: ${pr.url}`],

@@ -36,6 +36,12 @@ export function formatEvent(event: JobEvent): string {
         return `  ${event.ok ? 'ok' : 'error'}: ${oneLine(event.output, 100)}`;
       case 'agent.usage':
         return `  usage: ${event.inputTokens} in / ${event.outputTokens} out${event.costUsd === undefined ? '' : `, $${event.costUsd.toFixed(4)}`}`;
+      case 'checks.started':
+        return event.commands.length === 0
+          ? '  checks: none found'
+          : `  checks${event.round > 0 ? ` (after fix round ${event.round})` : ''}: ${oneLine(event.commands.join(', '))}`;
+      case 'check.completed':
+        return `  ${event.passed ? '✓' : '✗'} ${oneLine(event.command, 100)} (${checkEnd(event)}, ${formatDuration(event.durationMs)})`;
       case 'git.committed':
         return `committed ${event.sha.slice(0, 12)} (${event.filesChanged.length} file(s))`;
       case 'pr.created':
@@ -51,4 +57,13 @@ export function formatEvent(event: JobEvent): string {
     }
   })();
   return `${time} ${line}`;
+}
+
+function checkEnd(event: Extract<JobEvent, { type: 'check.completed' }>): string {
+  if (event.timedOut) return 'timed out';
+  return event.exitCode === null ? 'not run' : `exit ${event.exitCode}`;
+}
+
+function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }

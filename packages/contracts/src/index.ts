@@ -1,3 +1,4 @@
+export * from './checks.js';
 export * from './errors.js';
 export * from './job-request.js';
 export * from './job-event.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CheckResult, CheckSource } from './checks.js';
 import { ErrorCode } from './errors.js';
 import { Step } from './job-request.js';
 
@@ -32,6 +33,11 @@ export const JobResult = z.object({
   filesChanged: z.array(FileChange),
   summary: z.string(),
   usage: Usage.optional(),
+  /**
+   * The repository's checks as they last ran (after the last fix round). A pull request whose checks fail is
+   * still opened, as a draft that says so: the job succeeded, its checks did not.
+   */
+  checks: z.array(CheckResult).optional(),
 });
 export type JobResult = z.infer<typeof JobResult>;
 
@@ -82,6 +88,18 @@ export const JobEvent = z.discriminatedUnion('type', [
   }),
   /** The job's running totals (all attempts so far), sent whenever they change. */
   event('agent.usage', Usage.shape),
+  /** A run of the checks begins: `round` 0 after the agent's work, n after its n-th fix round. */
+  event('checks.started', { commands: z.array(z.string()), source: CheckSource, round: z.number().int().nonnegative() }),
+  /** One check ended; `outputTail` is the end of its output (stdout and stderr interleaved), a few KB at most. */
+  event('check.completed', {
+    command: z.string(),
+    exitCode: z.number().int().nullable(),
+    durationMs: z.number().nonnegative(),
+    passed: z.boolean(),
+    timedOut: z.boolean(),
+    outputTail: z.string(),
+    round: z.number().int().nonnegative(),
+  }),
   event('git.committed', { sha: z.string(), branch: z.string(), filesChanged: z.array(FileChange) }),
   /**
    * The job's pull request is ready: opened, or `reused` (a retry found the one its earlier attempt opened, or a

@@ -166,9 +166,11 @@ describe('JobEvent', () => {
     'agent.tool_call': { tool: 'Read', callId: 'c1', input: { path: 'README.md' } },
     'agent.tool_result': { tool: 'Read', callId: 'c1', ok: true, output: '# hello' },
     'agent.usage': { inputTokens: 1, outputTokens: 2 },
+    'checks.started': { commands: ['npm test'], source: 'detected', round: 0 },
+    'check.completed': { command: 'npm test', exitCode: 1, durationMs: 830, passed: false, timedOut: false, outputTail: 'not ok 1', round: 1 },
     'git.committed': { sha: 'a'.repeat(40), branch: 'tinyb/job-1', filesChanged: [{ path: 'a', change: 'deleted' }] },
     'pr.created': { url: 'https://github.com/octo/hello/pull/7', number: 7, branch: 'tinyb/job-1', reused: false },
-    'job.succeeded': { result },
+    'job.succeeded': { result: { ...result, checks: [{ command: 'npm test', exitCode: null, durationMs: 600000, passed: false, timedOut: true }] } },
     'job.failed': { error },
     'job.cancelled': { step: 'run_agent' },
   } satisfies Record<JobEventType, object>;

@@ -182,6 +182,8 @@ describe('statusPatchFor, every event type', () => {
     'agent.tool_call': [{ type: 'agent.tool_call', tool: 'Read', input: {} }, []],
     'agent.tool_result': [{ type: 'agent.tool_result', ok: true, output: '' }, []],
     'agent.usage': [{ type: 'agent.usage', inputTokens: 1, outputTokens: 1 }, ['usage']],
+    'checks.started': [{ type: 'checks.started', commands: ['npm test'], source: 'detected', round: 0 }, []],
+    'check.completed': [{ type: 'check.completed', command: 'npm test', exitCode: 0, durationMs: 1, passed: true, timedOut: false, outputTail: '', round: 0 }, []],
     'git.committed': [{ type: 'git.committed', sha: 's', branch: 'b', filesChanged: [] }, []],
     'pr.created': [{ type: 'pr.created', url: 'u', number: 1, branch: 'b', reused: false }, []],
     'job.succeeded': [{ type: 'job.succeeded', result }, ['state', 'step', 'result', 'finishedAt']],

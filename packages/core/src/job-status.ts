@@ -59,6 +59,8 @@ export function statusPatchFor(event: JobEvent): Partial<JobStatus> {
     case 'agent.message':
     case 'agent.tool_call':
     case 'agent.tool_result':
+    case 'checks.started':
+    case 'check.completed':
     case 'git.committed':
     case 'pr.created':
       return {};
