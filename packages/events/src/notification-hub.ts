@@ -1,5 +1,7 @@
 import { silentLogger, type Logger } from '@tinyb/core';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+
+type Connection = Redis | Cluster;
 
 type Listener = () => void;
 
@@ -16,7 +18,7 @@ interface Channel {
  * (workers) never open it.
  */
 export class NotificationHub {
-  private connection: Redis | undefined;
+  private connection: Connection | undefined;
   private readonly channels = new Map<string, Channel>();
   private readonly onMessage = (channel: string): void => {
     for (const listener of this.channels.get(channel)?.listeners ?? []) listener();
@@ -48,7 +50,7 @@ export class NotificationHub {
   };
 
   constructor(
-    private readonly connect: () => Redis,
+    private readonly connect: () => Connection,
     private readonly logger: Logger = silentLogger,
   ) {}
 
@@ -91,7 +93,7 @@ export class NotificationHub {
   }
 
   /** Detaches from the connection and returns it (if one was opened) so its owner can close it. */
-  detach(): Redis | undefined {
+  detach(): Connection | undefined {
     const connection = this.connection;
     connection?.off('message', this.onMessage);
     connection?.off('error', this.onError);
@@ -101,7 +103,7 @@ export class NotificationHub {
     return connection;
   }
 
-  private open(): Redis {
+  private open(): Connection {
     if (this.connection === undefined) {
       this.connection = this.connect();
       this.connection.on('message', this.onMessage);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { JobState, JobStatus } from '@tinyb/contracts';
 import { silentLogger, type ActiveJobSlots, type JobDirectory, type JobListPage, type JobListQuery, type Logger } from '@tinyb/core';
 import { decodeStatus } from './job-event-codec.js';
@@ -9,8 +9,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const TERMINAL_STATES: ReadonlySet<unknown> = new Set<JobState>(['succeeded', 'failed', 'cancelled']);
 
 export interface RedisJobDirectoryDeps {
-  /** A normal connection; the caller owns it. */
-  redis: Redis;
+  /** A normal connection (or a Cluster); the caller owns it. */
+  redis: Redis | Cluster;
   /** Must be the prefix of the RedisJobEvents that writes the jobs' events. Default `tinyb`. */
   keyPrefix?: string;
   /** Index entries one listing reads at most before it answers with what it found (and a cursor). Default 1000. */
@@ -32,7 +32,7 @@ export interface RedisJobDirectoryDeps {
  * skipped and its index entry removed when a listing meets it.
  */
 export class RedisJobDirectory implements JobDirectory, ActiveJobSlots {
-  private readonly redis: Redis;
+  private readonly redis: Redis | Cluster;
   private readonly prefix: string;
   private readonly scanBudget: number;
   private readonly claimGraceMs: number;
@@ -117,9 +117,7 @@ export class RedisJobDirectory implements JobDirectory, ActiveJobSlots {
   private async releaseSettledSlots(key: string): Promise<void> {
     const old = await this.redis.zrangebyscore(key, '-inf', this.now().getTime() - this.claimGraceMs);
     if (old.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const jobId of old) pipeline.hget(jobEventKeys(this.prefix, jobId).status, 'state');
-    const states = (await pipeline.exec()) ?? [];
+    const states = await eachSettled(old.map((jobId) => this.redis.hget(jobEventKeys(this.prefix, jobId).status, 'state')));
     const settled = old.filter((_, i) => {
       const raw = states[i]?.[1];
       if (typeof raw !== 'string') return true;
@@ -133,9 +131,7 @@ export class RedisJobDirectory implements JobDirectory, ActiveJobSlots {
    * and skipped: one corrupt job must not break every listing).
    */
   private async readStatuses(jobIds: string[]): Promise<(JobStatus | null | undefined)[]> {
-    const pipeline = this.redis.pipeline();
-    for (const jobId of jobIds) pipeline.hgetall(jobEventKeys(this.prefix, jobId).status);
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = await eachSettled(jobIds.map((jobId) => this.redis.hgetall(jobEventKeys(this.prefix, jobId).status)));
     return jobIds.map((jobId, i) => {
       const [err, fields] = replies[i] ?? [new Error('no reply'), undefined];
       if (err) throw err;
@@ -152,6 +148,22 @@ export class RedisJobDirectory implements JobDirectory, ActiveJobSlots {
 function matches(status: JobStatus, query: { tenant?: string; state?: JobState }): boolean {
   if (query.tenant !== undefined && status.tenant !== query.tenant) return false;
   return query.state === undefined || status.state === query.state;
+}
+
+/**
+ * Replies to commands sent together, each as `[error, value]` like a pipeline's. Not a pipeline: on a Redis
+ * Cluster the jobs' keys hash to different slots (each job is its own hash tag), which one ioredis Cluster
+ * pipeline refuses; ioredis still writes commands issued in one tick back to back.
+ */
+function eachSettled<T>(replies: Promise<T>[]): Promise<[Error | null, T | undefined][]> {
+  return Promise.all(
+    replies.map((reply) =>
+      reply.then(
+        (value): [null, T] => [null, value],
+        (err: unknown): [Error, undefined] => [err instanceof Error ? err : new Error(String(err)), undefined],
+      ),
+    ),
+  );
 }
 
 function safeJson(raw: string): unknown {

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { isTerminalEvent, type JobEvent, type JobStatus, type NewJobEvent } from '@tinyb/contracts';
 import {
   AppError,
@@ -16,7 +16,7 @@ import {
 } from '@tinyb/core';
 import { decodeEvent, decodeStatus, stampEvent, statusFieldsFor } from './job-event-codec.js';
 import { jobEventKeys } from './job-event-keys.js';
-import { addIndexWrites, ownerFromStatusField } from './job-index-writes.js';
+import { addIndexWrites, ownerFromStatusField, type IndexWriteContext } from './job-index-writes.js';
 import { RedisJobDirectory } from './redis-job-directory.js';
 import { NotificationHub } from './notification-hub.js';
 import { parseStreamId } from './stream-id.js';
@@ -28,13 +28,13 @@ const RETRY_MAX_DELAY_MS = 2_000;
 
 export interface RedisJobEventsDeps {
   /** A normal connection (XADD, XRANGE, HSET, PUBLISH). The caller owns it: `close()` leaves it open. */
-  redis: Redis;
+  redis: Redis | Cluster;
   /**
    * Where live notifications arrive (a connection in subscriber mode can run nothing else). A factory is
    * called once, on the first `subscribe`, and its connection is closed by `close()`; a connection passed
    * as is stays the caller's. Default: `redis.duplicate()`, owned.
    */
-  subscriber?: Redis | (() => Redis);
+  subscriber?: Redis | Cluster | (() => Redis | Cluster);
   /** Namespace of every key; default `tinyb`. */
   keyPrefix?: string;
   /** Approximate cap on a job's stream (`XADD MAXLEN ~`): a runaway agent cannot fill Redis. Default 10 000. */
@@ -62,7 +62,7 @@ export interface RedisJobEventsDeps {
  * writes with the events are read through a RedisJobDirectory on the same keys.
  */
 export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, JobStatusReader, JobDirectory, ActiveJobSlots {
-  private readonly redis: Redis;
+  private readonly redis: Redis | Cluster;
   private readonly prefix: string;
   private readonly maxLen: number;
   private readonly retentionMs: number;
@@ -91,7 +91,7 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
     this.ownsSubscriber = typeof subscriber !== 'object';
     this.hub = new NotificationHub(
       subscriber === undefined
-        ? () => this.redis.duplicate()
+        ? () => duplicate(this.redis)
         : typeof subscriber === 'function'
           ? subscriber
           : () => subscriber,
@@ -120,19 +120,44 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
       .xadd(keys.events, 'MAXLEN', '~', this.maxLen, '*', 'data', JSON.stringify(event));
     if (Object.keys(fields).length > 0) tx.hset(keys.status, fields);
     tx.pexpire(keys.events, ttlMs).pexpire(keys.status, ttlMs).publish(keys.notify, '1');
-    addIndexWrites(tx, event, {
+    const indexContext = {
       prefix: this.prefix,
       owner,
       nowMs: this.now().getTime(),
       horizonMs: this.activeTtlMs + this.retentionMs,
       activeTtlMs: this.activeTtlMs,
-    });
+    };
+    // On a single Redis the indexes go in the event's own MULTI and can never disagree with it. On a cluster
+    // they hash to the prefix's slot and the job's keys to the job's, which one MULTI cannot span.
+    const clustered = this.redis.isCluster;
+    if (!clustered) addIndexWrites(tx, event, indexContext);
     const results = await tx.exec();
     if (results === null) throw new AppError('internal', 'event transaction was aborted', { retryable: true });
     for (const [err] of results) if (err) throw new AppError('internal', err.message, { retryable: true, cause: err });
     const id = results[0]?.[1];
     if (typeof id !== 'string') throw new AppError('internal', 'XADD returned no stream id', { retryable: true });
+    if (clustered) await this.writeIndexesAfter(event, indexContext);
     return id;
+  }
+
+  /**
+   * The cluster's second transaction, after the event's. The event is the record, so the indexes follow it:
+   * a listing never meets an entry whose job has no status yet (it would drop it as expired). If this write
+   * is lost, the event stands and is not published twice: a terminal event's active slot is freed by the
+   * next claim of its tenant (RedisJobDirectory.releaseSettledSlots reads the job's state); a job.queued
+   * whose entry is lost is missing from listings, which is logged. Every write here can be repeated.
+   */
+  private async writeIndexesAfter(event: JobEvent, ctx: IndexWriteContext): Promise<void> {
+    const tx = this.redis.multi();
+    addIndexWrites(tx, event, ctx);
+    if (tx.length === 0) return;
+    try {
+      const results = await tx.exec();
+      const failed = results?.find(([err]) => err !== null)?.[0];
+      if (results === null || failed) throw failed ?? new Error('index transaction was aborted');
+    } catch (err) {
+      this.logger.warn({ jobId: event.jobId, type: event.type, err: errorMessage(err) }, 'job index write after the event failed');
+    }
   }
 
   /**
@@ -246,6 +271,11 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
       }
     }
   }
+}
+
+/** A connection like `redis` (narrowed: the two classes' duplicate() signatures cannot be called as a union). */
+function duplicate(redis: Redis | Cluster): Redis | Cluster {
+  return redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
 }
 
 function errorMessage(err: unknown): string {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-target.js';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '@tinyb/core';
 import { DEFAULT_QUEUE_PREFIX, queueKeys } from './queue-keys.js';
@@ -28,7 +28,7 @@ export const RunningAttempt = z.object({
 export type RunningAttempt = z.infer<typeof RunningAttempt>;
 
 export interface AttemptRegistryDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix?: string;
   /**
    * How long a worker counts as alive after its last beat. It should equal the job lock's duration: a worker

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { duplicateConnection } from './create-redis-connection.js';
+import type { RedisClient } from './redis-target.js';
 import type { Logger } from '@tinyb/core';
 import { DEFAULT_QUEUE_PREFIX, queueKeys } from './queue-keys.js';
 
@@ -9,7 +10,7 @@ export interface CancelListener {
 
 export interface CancelListenerDeps {
   /** Any connection to the queue's Redis; the listener opens its own duplicate for pub/sub and closes it. */
-  redis: Redis;
+  redis: RedisClient;
   prefix?: string;
   logger?: Logger;
   /** Called with each job id a cancel was requested for; a worker passes it to `worker.cancelJob`. */
@@ -24,7 +25,7 @@ export interface CancelListenerDeps {
  */
 export async function listenForCancelRequests(deps: CancelListenerDeps): Promise<CancelListener> {
   const channel = queueKeys.cancelChannel(deps.prefix ?? DEFAULT_QUEUE_PREFIX);
-  const connection = deps.redis.duplicate();
+  const connection = duplicateConnection(deps.redis);
   // ioredis reconnects by itself; without a listener it would print every failed attempt as unhandled.
   connection.on('error', (err: Error) => deps.logger?.warn({ err: err.message }, 'cancel listener redis error'));
   connection.on('message', (from: string, jobId: string) => {

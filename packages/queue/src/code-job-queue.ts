@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, type Job, type JobsOptions, type JobState as QueueJobState } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-target.js';
 import { BUILT_IN_AGENTS, CODE_JOBS_QUEUE, CodeJobData, agentQueueName } from '@tinyb/contracts';
 import { AppError, silentLogger, type EnqueueOptions as JobQueueEnqueueOptions, type JobQueue, type Logger } from '@tinyb/core';
 import { mergePrometheusFamilies } from './merge-prometheus-families.js';
@@ -16,7 +16,7 @@ export interface CodeJobQueueDeps {
    * A normal ioredis connection, shared by the BullMQ Queue and the queue's own keys. The caller owns it:
    * `close()` closes the Queue, not this connection.
    */
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix of the queue and its keys; workers must use the same one. Default `tinyb`. */
   prefix?: string;
   /**
@@ -70,7 +70,7 @@ export class CodeJobQueue implements JobQueue {
   private readonly byAgent: ReadonlyMap<string, Queue>;
   /** The queue of jobs added before queues were per agent; workers forward what is left in it. */
   private readonly legacy: Queue;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly idempotencyTtlMs: number;
   private readonly cancelFlagTtlMs: number;
 

@@ -4,6 +4,7 @@ import { AGENT_NAME, CODE_JOBS_QUEUE, CodeJobData, agentQueueName } from '@tinyb
 import type { Logger } from '@tinyb/core';
 import { JobSlots } from './job-slots.js';
 import { DEFAULT_QUEUE_PREFIX } from './queue-keys.js';
+import type { Cluster } from 'ioredis';
 import type { RedisConnectionOptions } from './redis-connection-options.js';
 
 /**
@@ -13,8 +14,13 @@ import type { RedisConnectionOptions } from './redis-connection-options.js';
 export type CodeJobProcessor = (job: Job, token: string | undefined, signal: AbortSignal) => Promise<unknown>;
 
 export interface CodeWorkerOptions {
-  /** Options, not a connection: BullMQ opens its own normal and blocking connections from them. */
-  connection: RedisConnectionOptions;
+  /**
+   * Options for a single Redis: BullMQ opens its own normal and blocking connections from them. On a Redis
+   * Cluster, a `Cluster` connection instead (its redisOptions with `maxRetriesPerRequest: null`): the Workers
+   * share it for normal commands and each duplicates it for its blocking reads. The caller owns it and closes
+   * it after `close()`.
+   */
+  connection: RedisConnectionOptions | Cluster;
   /** Must match the queue's prefix. Default `tinyb`. */
   prefix?: string;
   /**

@@ -1,6 +1,7 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { AppError, type Logger } from '@tinyb/core';
-import { redisConnectionOptions } from './redis-connection-options.js';
+import { redisConnectionOptions, reconnectDelayMs } from './redis-connection-options.js';
+import type { RedisClient, RedisTarget } from './redis-target.js';
 
 export interface RedisConnectionBehaviour {
   /**
@@ -14,22 +15,44 @@ export interface RedisConnectionBehaviour {
 }
 
 /**
- * A normal ioredis connection for `REDIS_URL`, for the apps' composition roots (so only this package and
- * `events` know ioredis). Connection errors are logged, not thrown: ioredis reconnects by itself. Its
- * `duplicate()`s (the events' subscriber) behave the same.
+ * A normal ioredis connection for `REDIS_URL` (or a `RedisTarget`: a single Redis, or an ioredis `Cluster`), for
+ * the apps' composition roots (so only this package and `events` know ioredis). Connection errors are logged,
+ * not thrown: ioredis reconnects by itself. Its `duplicate()`s (the events' subscriber, BullMQ's blocking
+ * connections) behave the same; on a cluster each duplicate is a Cluster of its own, so pub/sub and blocking
+ * reads never share a node connection with normal commands.
  */
-export function createRedisConnection(redisUrl: string, logger: Logger, behaviour: RedisConnectionBehaviour = {}): Redis {
+export function createRedisConnection(target: string, logger: Logger, behaviour?: RedisConnectionBehaviour): Redis;
+export function createRedisConnection(target: RedisTarget, logger: Logger, behaviour?: RedisConnectionBehaviour): RedisClient;
+export function createRedisConnection(target: string | RedisTarget, logger: Logger, behaviour: RedisConnectionBehaviour = {}): RedisClient {
   const failFast = behaviour.failFastAfterMs === undefined ? {} : { enableOfflineQueue: false, commandTimeout: behaviour.failFastAfterMs };
-  const redis = new Redis({ ...redisConnectionOptions(redisUrl), ...failFast });
+  const resolved: RedisTarget = typeof target === 'string' ? { kind: 'single', options: redisConnectionOptions(target) } : target;
+  let redis: RedisClient;
+  if (resolved.kind === 'single') {
+    redis = new Redis({ ...resolved.options, ...failFast });
+  } else {
+    const { retryStrategy, ...nodeOptions } = resolved.options;
+    redis = new Cluster(resolved.nodes, {
+      // The per-node reconnect is the cluster's to drive; the same short, jittered back-off as a single Redis.
+      clusterRetryStrategy: retryStrategy,
+      ...(failFast.enableOfflineQueue === false ? { enableOfflineQueue: false } : {}),
+      redisOptions: { ...nodeOptions, ...(failFast.commandTimeout === undefined ? {} : { commandTimeout: failFast.commandTimeout }) },
+    });
+  }
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   return redis;
+}
+
+/** A new connection like `redis` (a Cluster's duplicate is a Cluster), for pub/sub or blocking reads. */
+export function duplicateConnection(redis: RedisClient): RedisClient {
+  // Narrowed on purpose: the two classes' duplicate() signatures differ, so the union's cannot be called.
+  return redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
 }
 
 /**
  * Waits until Redis answers a PING, so a process that cannot reach Redis at start says so in one line and
  * exits (its supervisor restarts it) instead of running half-connected.
  */
-export async function waitForRedis(redis: Redis, timeoutMs: number): Promise<void> {
+export async function waitForRedis(redis: RedisClient, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = 'no answer';
   while (Date.now() < deadline) {
@@ -44,6 +67,7 @@ export async function waitForRedis(redis: Redis, timeoutMs: number): Promise<voi
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  const { host, port } = redis.options;
-  throw new AppError('internal', `cannot reach Redis at ${host}:${port} within ${timeoutMs} ms (${lastError}); check REDIS_URL`);
+  const where = redis instanceof Cluster ? 'the Redis Cluster' : `Redis at ${redis.options.host}:${redis.options.port}`;
+  const setting = redis instanceof Cluster ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
+  throw new AppError('internal', `cannot reach ${where} within ${timeoutMs} ms (${lastError}); check ${setting}`);
 }

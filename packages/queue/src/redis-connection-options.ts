@@ -30,7 +30,7 @@ export interface RedisConnectionOptions {
 
 const MAX_RECONNECT_DELAY_MS = 1_000;
 
-function reconnectDelayMs(times: number): number {
+export function reconnectDelayMs(times: number): number {
   return Math.min(50 * 2 ** Math.max(0, times - 1), MAX_RECONNECT_DELAY_MS) + Math.floor(Math.random() * 100);
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-target.js';
 
 // Deletes the key only if it still holds our token, so a lease that expired and was taken by another
 // process is never released by us.
@@ -14,7 +14,7 @@ export class RedisLease {
   private readonly token = randomUUID();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
   ) {}
 

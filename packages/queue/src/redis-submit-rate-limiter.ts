@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-target.js';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitDecision, SubmitRateLimiter } from '@tinyb/core';
 
 export interface RedisSubmitRateLimiterDeps {
   /** A normal connection; the caller owns it. */
-  redis: Redis;
+  redis: RedisClient;
   /** Namespace of the counters; default `tinyb`. */
   prefix?: string;
   /** Submits each tenant may make per minute (> 0). */

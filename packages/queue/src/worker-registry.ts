@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-target.js';
 import { z } from 'zod';
 import type { OfferedAgent } from '@tinyb/contracts';
 import { silentLogger, type AgentCatalog, type Logger } from '@tinyb/core';
@@ -15,7 +15,7 @@ export type WorkerAdvertisement = z.infer<typeof WorkerAdvertisement>;
 
 
 export interface WorkerRegistryDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix?: string;
   /**
    * How long an advertisement counts after the worker's last heartbeat. Long enough that a rolling restart of
