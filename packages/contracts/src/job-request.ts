@@ -56,8 +56,6 @@ export const CodeJobRequest = z.strictObject({
   max_tokens: z.number().int().positive().max(1_000_000_000).optional(),
   /** The checks to run before the pull request (e.g. `["npm test"]`), instead of the repository's `.tinyb.yml` or detection; `[]` runs none. */
   checks: CheckCommands.optional(),
-  /** The checks to run before the pull request (e.g. `["npm test"]`), instead of the repository's `.tinyb.yml` or detection; `[]` runs none. */
-  checks: CheckCommands.optional(),
 }).superRefine((body, ctx) => {
   if (body.repo_url === undefined && body.pr_url === undefined && body.parent_job_id === undefined) {
     ctx.addIssue({ code: 'custom', path: ['repo_url'], message: 'is required (or pr_url, or parent_job_id for a follow-up)' });
@@ -100,8 +98,6 @@ export const CodeJobData = z.object({
   /** The issue the job was asked for on (a GitHub trigger): its pull request says `Fixes #N`, closing it on merge. */
   fixesIssue: z.number().int().positive().optional(),
   /** The tenant that submitted the job (its owner); absent on jobs queued before tenants existed. */
-  /** The request's own checks (see CodeJobRequest.checks); absent: the repository's. */
-  checks: z.array(z.string()).optional(),
   tenant: z.string().optional(),
   budget: z.object({ maxCostUsd: z.number().optional(), maxTokens: z.number().optional() }).optional(),
   /** The request's own checks (see CodeJobRequest.checks); absent: the repository's. */
