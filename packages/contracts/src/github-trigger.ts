@@ -53,3 +53,10 @@ export const GitHubTriggerFollow = z.object({
   since: z.string(),
 });
 export type GitHubTriggerFollow = z.infer<typeof GitHubTriggerFollow>;
+
+/**
+ * Marks every comment the service writes on GitHub. A comment carrying it is never a request, whoever posted
+ * it: in token mode the service comments as a person, who may also be a requester, so the sender alone
+ * cannot tell. Also how a retried worker finds the status comment it already posted.
+ */
+export const SERVICE_COMMENT_MARKER = '<!-- tiny-backspace -->';

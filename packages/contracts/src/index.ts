@@ -4,6 +4,7 @@ export * from './job-request.js';
 export * from './job-event.js';
 export * from './job-status.js';
 export * from './github-trigger.js';
+export * from './github-webhook-payloads.js';
 export * from './queue-names.js';
 export * from './repo-url.js';
 export * from './pull-request-url.js';
