@@ -51,6 +51,20 @@ describe('CallUsageReader', () => {
     expect(read('openai', 'text/event-stream', stream).counts).toEqual({ inputTokens: 11, outputTokens: 4 });
   });
 
+  it('OpenAI Responses: usage from response.completed of a stream (nothing from the events before it), or from a whole response', () => {
+    const usage = { input_tokens: 220, input_tokens_details: { cached_tokens: 14 }, output_tokens: 50, output_tokens_details: { reasoning_tokens: 6 }, total_tokens: 270 };
+    const stream = sse(
+      { type: 'response.created', response: { id: 'resp_1', status: 'in_progress', usage: null } },
+      { type: 'response.output_item.done', item: { type: 'function_call', name: 'exec_command', arguments: '{"cmd":"ls"}', call_id: 'c1' } },
+      { type: 'response.completed', response: { id: 'resp_1', status: 'completed', usage } },
+    );
+    for (const size of [1, 5, 4096]) expect(read('openai', 'text/event-stream', stream, size).counts).toEqual({ inputTokens: 220, outputTokens: 50 });
+    expect(read('openai', 'text/event-stream', sse({ type: 'response.created', response: { usage: null } })).counts).toBeNull();
+    // A stream that ends at max_output_tokens still spent them.
+    expect(read('openai', 'text/event-stream', sse({ type: 'response.incomplete', response: { usage } })).counts).toEqual({ inputTokens: 220, outputTokens: 50 });
+    expect(read('openai', 'application/json', JSON.stringify({ id: 'resp_2', object: 'response', output: [], usage })).counts).toEqual({ inputTokens: 220, outputTokens: 50 });
+  });
+
   it('leaves a body larger than its limit unread, and says so', () => {
     const body = JSON.stringify({ usage: { prompt_tokens: 1, completion_tokens: 1 }, padding: 'x'.repeat(100) });
     expect(read('openai', 'application/json', body, 7, 50)).toEqual({ counts: null, overflowed: true });

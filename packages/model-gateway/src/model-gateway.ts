@@ -7,15 +7,15 @@
  *   token is worth something only here, only while its grant lives: `revoke()` (or the attempt's signal aborting)
  *   forgets it at once and cuts that grant's calls in flight, upstream and towards the client.
  * - Only model calls pass: Anthropic `POST /v1/messages` (and `/count_tokens`), Gemini `POST
- *   /v1beta/models/{model}:generateContent|streamGenerateContent|countTokens`, OpenAI `POST /v1/chat/completions`
- *   and `GET /v1/models`. Anything else is a 404 in the provider's error shape, as is a provider with no upstream.
+ *   /v1beta/models/{model}:generateContent|streamGenerateContent|countTokens`, OpenAI `POST /v1/chat/completions`,
+ *   `POST /v1/responses` and `GET /v1/models`. Anything else is a 404 in the provider's error shape, as is a provider with no upstream.
  * - Every credential the sandbox sends (headers, Gemini's `?key=`) is removed and the real one set; the response
  *   goes back with upstream's status and headers (less hop-by-hop ones) and its body streamed as it arrives, with
  *   backpressure, never buffered: server-sent events reach the CLI event by event.
  * - Usage is read from the passing responses (streamed or not) and reported after every call, as the attempt's
  *   cumulative totals, to its UsageMeter as the 'gateway' source. Upstream is asked for uncompressed bodies so the
- *   copy can be read; OpenAI streams are made to include usage (`stream_options.include_usage`), so a hostile
- *   client cannot hide what it spends by leaving it out.
+ *   copy can be read; OpenAI Chat Completions streams are made to include usage (`stream_options.include_usage`),
+ *   so a hostile client cannot hide what it spends by leaving it out (Responses streams always end with it).
  * - Once the budget is spent, the next call is refused with a 400 (CLIs retry 429 and 5xx) saying so.
  * - Bounded: request bodies (`maxRequestBytes`), concurrent calls per grant, upstream header and idle-body
  *   timeouts; grants are forgotten on revoke; `close()` stops listening, revokes every grant and drops connections.
@@ -308,7 +308,8 @@ export class ModelGateway implements ModelAccess {
     // Uncompressed, so the copy read for usage is plain text; the bytes the client gets are still upstream's.
     headers['accept-encoding'] = 'identity';
     this.setUpstreamCredential(profile.provider, headers);
-    const forwardedBody = profile.provider === 'openai' ? withStreamUsage(body) : body;
+    // Responses streams always end with their usage, and the API refuses `stream_options.include_usage`.
+    const forwardedBody = profile.provider === 'openai' && c.path === '/chat/completions' ? withStreamUsage(body) : body;
 
     let upstream: Dispatcher.ResponseData;
     try {

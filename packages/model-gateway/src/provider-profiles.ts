@@ -25,7 +25,7 @@ export interface ProviderProfile {
   /**
    * What the sandbox's base URL adds after `/<provider>`, following the convention of the variable the CLI reads:
    * ANTHROPIC_BASE_URL and GOOGLE_GEMINI_BASE_URL are origins (the SDK adds `/v1/…`, `/v1beta/…`), an OpenAI
-   * base URL ends in `/v1` (the SDK adds `/chat/completions`). The upstream's configured baseUrl follows the same
+   * base URL ends in `/v1` (the SDK adds `/chat/completions`, the Codex CLI `/responses`). The upstream's configured baseUrl follows the same
    * convention, so a path is forwarded by swapping one base for the other.
    */
   endpointSuffix: string;
@@ -150,16 +150,24 @@ export const PROVIDER_PROFILES: Record<ModelProvider, ProviderProfile> = {
   openai: {
     provider: 'openai',
     endpointSuffix: '/v1',
-    allows: (method, path) => (method === 'POST' && path === '/chat/completions') || (method === 'GET' && path === '/models'),
+    // Chat Completions (OpenAI-compatible servers) and the Responses API (the Codex CLI's `wire_api = "responses"`).
+    allows: (method, path) =>
+      (method === 'POST' && (path === '/chat/completions' || path === '/responses')) || (method === 'GET' && path === '/models'),
     tokenOf: (headers) => bearerOf(headers),
     usageIn: (payload) => {
-      // A whole completion carries `usage`; a stream carries it in its last chunk (others say `usage: null`).
-      if (!isRecord(payload) || !isRecord(payload.usage)) return undefined;
+      if (!isRecord(payload)) return undefined;
+      // A Responses stream reports the call's usage once, in its closing `response.completed` (or `.incomplete`
+      // when cut at max_output_tokens, `.failed` after spending some); a whole response carries it at the top.
+      const response = typeof payload.type === 'string' && payload.type.startsWith('response.') ? payload.response : payload;
+      if (!isRecord(response) || !isRecord(response.usage)) return undefined;
+      const usage = response.usage;
       const counts: Partial<TokenCounts> = {};
-      const prompt = count(payload.usage.prompt_tokens);
-      if (prompt !== undefined) counts.inputTokens = prompt;
-      const completion = count(payload.usage.completion_tokens);
-      if (completion !== undefined) counts.outputTokens = completion;
+      // Chat Completions names them prompt/completion tokens (a stream's last chunk; others say `usage: null`),
+      // Responses input/output tokens; cached input is part of input_tokens and reasoning part of output_tokens.
+      const input = count(usage.prompt_tokens) ?? count(usage.input_tokens);
+      if (input !== undefined) counts.inputTokens = input;
+      const output = count(usage.completion_tokens) ?? count(usage.output_tokens);
+      if (output !== undefined) counts.outputTokens = output;
       return counts;
     },
     refusal: (kind, message) => ({ status: STATUS[kind], body: { error: { message, ...OPENAI_ERROR[kind], param: null } } }),
