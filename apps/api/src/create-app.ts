@@ -24,6 +24,7 @@ import { gaugeFamily } from './prometheus.js';
 import { jobIdParam, jobListQuery, lastEventId, parseBody } from './request-input.js';
 import { openSse } from './sse.js';
 import { toJobData } from './to-job-data.js';
+import { webConsole } from './web-console.js';
 
 export interface ApiConfig {
   name: string;
@@ -42,6 +43,8 @@ export interface ApiConfig {
   /** Jobs a tenant may have queued or running at once; 0 or absent: no cap. Admins are not capped. */
   maxActiveJobsPerTenant?: number;
   sseHeartbeatMs: number;
+  /** The web console's build (apps/web/dist), served under /ui/; absent: no console. */
+  webDistDir?: string;
 }
 
 export interface ApiDeps {
@@ -286,6 +289,7 @@ export function createApp(deps: ApiDeps): Express {
   };
   api.post('/code', legacyCode);
 
+  if (config.webDistDir !== undefined) app.use('/ui', webConsole(config.webDistDir));
   app.use('/api', api);
   app.post('/code', authenticate(auth), legacyCode);
 

@@ -50,6 +50,8 @@ const ApiEnv = z.object({
   /** First retry delay; it doubles with each further attempt. */
   JOB_BACKOFF_MS: intFromEnv.min(0).default(15_000),
   SSE_HEARTBEAT_MS: intFromEnv.positive().default(15_000),
+  /** Where the web console's build is (served under /ui/); default: apps/web/dist of this checkout. */
+  WEB_DIST_DIR: z.string().min(1).optional(),
   /**
    * The longest a request waits for one Redis command. The API's connection queues nothing while Redis is
    * away, so this only bounds a Redis that is connected but silent (paused, partitioned); past it: 503.

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
@@ -57,6 +58,7 @@ runMain(async () => {
       defaultAgent: env.DEFAULT_AGENT,
       knownAgents: env.KNOWN_AGENTS,
       sseHeartbeatMs: env.SSE_HEARTBEAT_MS,
+      webDistDir: env.WEB_DIST_DIR ?? fileURLToPath(new URL('../../web/dist', import.meta.url)),
       ...(env.API_TOKEN ? { apiToken: env.API_TOKEN } : {}),
       apiKeys: env.API_KEYS,
       maxActiveJobsPerTenant: env.MAX_ACTIVE_JOBS_PER_TENANT,

@@ -18,3 +18,5 @@ export { WorkerRegistry, WorkerAdvertisement, type WorkerRegistryDeps } from './
 export { AttemptRegistry, RunningAttempt, SandboxRef, type AttemptRegistryDeps } from './attempt-registry.js';
 export { RedisLease } from './redis-lease.js';
 export { RedisSubmitRateLimiter, type RedisSubmitRateLimiterDeps } from './redis-submit-rate-limiter.js';
+export { GitHubTriggerQueue, type GitHubTriggerQueueDeps } from './github-trigger-queue.js';
+export { GitHubTriggerWorker, type FollowOutcome, type GitHubTriggerHandlers, type GitHubTriggerWorkerOptions } from './github-trigger-worker.js';
