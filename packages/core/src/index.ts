@@ -15,3 +15,5 @@ export * from './redacting-job-event-publisher.js';
 export * from './ports/job-directory.js';
 export * from './ports/submit-rate-limiter.js';
 export * from './rate-limited-error.js';
+export * from './ports/check-runner.js';
+export * from './pipeline/run-checks-with-fixes.js';

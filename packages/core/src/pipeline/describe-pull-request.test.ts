@@ -111,3 +111,49 @@ describe('describePullRequest: the issue it fixes', () => {
     expect(fixing).not.toContain('> Fixes #42');
   });
 });
+
+describe('describePullRequest: checks', () => {
+  const run = (command: string, passed: boolean, more: object = {}) => ({
+    command,
+    setup: false,
+    exitCode: passed ? 0 : 1,
+    timedOut: false,
+    durationMs: 1234,
+    passed,
+    outputTail: '',
+    ...more,
+  });
+
+  it('has no checks section and no warning when no checks ran', () => {
+    const { body } = describePullRequest(job('Add a README'), 'done', files);
+    expect(body).not.toContain('## Checks');
+    expect(body.startsWith('## Summary')).toBe(true);
+  });
+
+  it('passing checks: a table of command, outcome and duration, and no warning', () => {
+    const { body } = describePullRequest(job('Add a README'), 'done', files, {
+      runs: [run('npm test', true), run('npm run lint', true, { durationMs: 65_000 })],
+      passed: true,
+      fixRounds: 1,
+    });
+    expect(body.startsWith('## Summary')).toBe(true);
+    expect(body).toContain(
+      ['## Checks', '', '| Command | Outcome | Duration |', '| --- | --- | --- |', '| `npm test` | ✅ passed | 1.2 s |', '| `npm run lint` | ✅ passed | 1 min 5 s |'].join('\n'),
+    );
+    expect(body).toContain('The agent had 1 fix round after the first run of the checks.');
+  });
+
+  it('failing checks: the body opens by saying so, and the table shows how each failed', () => {
+    const { body } = describePullRequest(job('Add a README'), 'done', files, {
+      runs: [run('npm test', false), run('make lint | tee x', false, { exitCode: null, timedOut: true, durationMs: 600_000 })],
+      passed: false,
+      fixRounds: 2,
+    });
+    const firstLines = body.split('\n').slice(0, 2).join('\n');
+    expect(firstLines).toContain("The repository's checks fail on this change");
+    expect(firstLines).toContain('2 of 2 failed after 2 fix rounds');
+    expect(firstLines).toContain('draft');
+    expect(body).toContain('| `npm test` | ❌ exit code 1 | 1.2 s |');
+    expect(body).toContain('| `make lint \\| tee x` | ❌ timed out after 600 s | 10 min 0 s |');
+  });
+});
