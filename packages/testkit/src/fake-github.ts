@@ -21,7 +21,9 @@ export type { FakeAccessTokenRequest, FakeGitHubAppOptions, FakeInstallationToke
  * clone what was "pushed" through the API and check it byte for byte. Pull requests live in memory.
  * With `app`, it also plays a GitHub App's side: app JWTs, installations, and installation tokens scoped to
  * repositories and permissions, which expire.
- * Not covered: forks, pushes over HTTP, webhooks, pagination, merges, anything GraphQL.
+ * Pull requests also carry issue comments and review comments (seeded by tests or created through the API), may
+ * be closed or marked merged, and may be marked as coming from a fork (their head then lives in another repository).
+ * Not covered: real forks, pushes over HTTP, webhooks, pagination, real merges, anything GraphQL.
  */
 
 export interface FakeGitHubOptions {
@@ -54,9 +56,30 @@ export interface FakePullRequest {
   body: string;
   draft: boolean;
   state: 'open' | 'closed';
-  head: { ref: string; sha: string };
+  /** Closed by a merge (see mergePull). */
+  merged: boolean;
+  /** Where the head branch lives: this repository unless marked as a fork's (see setPullHeadRepo). */
+  head: { ref: string; sha: string; repo?: { owner: string; name: string } };
   base: { ref: string; sha: string };
   htmlUrl: string;
+}
+
+/** A comment on a pull request's conversation (GitHub's issue comments). */
+export interface FakeIssueComment {
+  id: number;
+  body: string;
+  user: string;
+  createdAt: string;
+}
+
+/** A comment on a line of a pull request's diff (GitHub's review comments). */
+export interface FakeReviewComment {
+  id: number;
+  body: string;
+  user: string;
+  path: string;
+  line: number;
+  createdAt: string;
 }
 
 export interface FakeRequestLogEntry {
@@ -88,6 +111,16 @@ export interface FakeGitHub {
   pulls(owner: string, name: string): FakePullRequest[];
   /** Marks a pull request closed, as if someone closed it on GitHub. */
   closePull(owner: string, name: string, pullNumber: number): void;
+  /** Marks a pull request merged (and closed), without touching any branch. */
+  mergePull(owner: string, name: string, pullNumber: number): void;
+  /** Makes a pull request's head live in another repository, as for a PR opened from a fork. */
+  setPullHeadRepo(owner: string, name: string, pullNumber: number, head: { owner: string; name: string }): void;
+  /** Adds a comment to a pull request's conversation, as `user` (default `octocat`). */
+  addIssueComment(owner: string, name: string, pullNumber: number, comment: { body: string; user?: string }): FakeIssueComment;
+  /** Adds a review comment on `path`:`line` of a pull request, as `user` (default `octocat`). */
+  addReviewComment(owner: string, name: string, pullNumber: number, comment: { body: string; path: string; line: number; user?: string }): FakeReviewComment;
+  /** Snapshot of a pull request's conversation comments, oldest first (those created through the API too). */
+  issueComments(owner: string, name: string, pullNumber: number): FakeIssueComment[];
   /** Every request served so far (live array), in arrival order of their completion. */
   readonly requests: readonly FakeRequestLogEntry[];
   /**
@@ -124,6 +157,9 @@ interface RepoState {
   private: boolean;
   defaultBranch: string;
   pulls: FakePullRequest[];
+  /** By pull request number. */
+  issueComments: Map<number, FakeIssueComment[]>;
+  reviewComments: Map<number, FakeReviewComment[]>;
 }
 
 interface Fault {
@@ -175,6 +211,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
   await mkdir(scratch);
 
   const repos = new Map<string, RepoState>();
+  let nextCommentId = 1;
   const app = opts.app === undefined ? undefined : new FakeGitHubApp(opts.app);
   const faults: Fault[] = [];
   const requests: FakeRequestLogEntry[] = [];
@@ -188,6 +225,28 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     if (repo === undefined) throw new Error(`fake GitHub has no repository ${owner}/${name}`);
     return repo;
   };
+
+  const mustPull = (owner: string, name: string, pullNumber: number): FakePullRequest => {
+    const pr = mustRepo(owner, name).pulls.find((p) => p.number === pullNumber);
+    if (pr === undefined) throw new Error(`fake repository ${owner}/${name} has no pull request ${pullNumber}`);
+    return pr;
+  };
+
+  const addIssueComment = (repo: RepoState, pullNumber: number, body: string, user: string): FakeIssueComment => {
+    const created: FakeIssueComment = { id: nextCommentId++, body, user, createdAt: new Date().toISOString() };
+    repo.issueComments.set(pullNumber, [...(repo.issueComments.get(pullNumber) ?? []), created]);
+    return { ...created };
+  };
+
+  const issueCommentJson = (repo: RepoState, pullNumber: number, c: FakeIssueComment): Record<string, unknown> => ({
+    id: c.id,
+    body: c.body,
+    user: { login: c.user, type: 'User' },
+    created_at: c.createdAt,
+    updated_at: c.createdAt,
+    html_url: `${url}/${repo.owner}/${repo.name}/pull/${pullNumber}#issuecomment-${c.id}`,
+    url: `${apiUrl}/repos/${repo.owner}/${repo.name}/issues/comments/${c.id}`,
+  });
 
   // --- helpers over git ---------------------------------------------------------------------------
 
@@ -262,19 +321,25 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
 
   const pullJson = async (repo: RepoState, pr: FakePullRequest): Promise<Record<string, unknown>> => {
     // Like GitHub, an open PR's head follows its branch.
-    const headSha = pr.state === 'open' ? ((await refSha(repo, `refs/heads/${pr.head.ref}`)) ?? pr.head.sha) : pr.head.sha;
-    const repoRef = { full_name: `${repo.owner}/${repo.name}`, name: repo.name, owner: { login: repo.owner } };
+    const fromFork = pr.head.repo !== undefined;
+    const headSha = pr.state === 'open' && !fromFork ? ((await refSha(repo, `refs/heads/${pr.head.ref}`)) ?? pr.head.sha) : pr.head.sha;
+    const repoRef = { full_name: `${repo.owner}/${repo.name}`, name: repo.name, owner: { login: repo.owner }, fork: false };
+    const headRepo = pr.head.repo;
+    const headRepoRef = headRepo === undefined ? repoRef : { full_name: `${headRepo.owner}/${headRepo.name}`, name: headRepo.name, owner: { login: headRepo.owner }, fork: true };
+    const headOwner = headRepo?.owner ?? repo.owner;
     return {
       id: pr.number * 1000 + 7,
       number: pr.number,
       state: pr.state,
+      merged: pr.merged,
+      merged_at: pr.merged ? new Date(0).toISOString() : null,
       title: pr.title,
       body: pr.body,
       draft: pr.draft,
       html_url: pr.htmlUrl,
       url: `${apiUrl}/repos/${repo.owner}/${repo.name}/pulls/${pr.number}`,
       user: { login: repo.owner },
-      head: { ref: pr.head.ref, sha: headSha, label: `${repo.owner}:${pr.head.ref}`, repo: repoRef },
+      head: { ref: pr.head.ref, sha: headSha, label: `${headOwner}:${pr.head.ref}`, repo: headRepoRef },
       base: { ref: pr.base.ref, sha: pr.base.sha, label: `${repo.owner}:${pr.base.ref}`, repo: repoRef },
     };
   };
@@ -531,12 +596,102 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
           body: prBody,
           draft,
           state: 'open',
+          merged: false,
           head: { ref: headRef, sha: headSha },
           base: { ref: base, sha: baseSha },
           htmlUrl: `${url}/${repo.owner}/${repo.name}/pull/${number}`,
         };
         repo.pulls.push(pr);
         return { status: 201, body: await pullJson(repo, pr) };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/pulls\/(?<number>\d+)\/commits$/,
+      permission: 'pull_requests',
+      handle: async ({ repo, params }) => {
+        const pr = repo.pulls.find((p) => String(p.number) === params.number);
+        if (pr === undefined) return notFound();
+        const head = ((await pullJson(repo, pr)).head as { sha: string }).sha;
+        // Oldest first, like GitHub; a fork's head is not in this repository, so it lists only what is.
+        const shas = (await objectHasType(repo.dir, head, 'commit'))
+          ? (await gitLine(repo.dir, ['rev-list', '--reverse', `${pr.base.sha}..${head}`])).split('\n').filter((l) => l !== '')
+          : [];
+        const commits = await Promise.all(
+          shas.map(async (sha) => {
+            const c = await commitJson(repo, sha);
+            return { sha, commit: { message: c['message'], author: c['author'], committer: c['committer'], tree: c['tree'] }, parents: c['parents'] };
+          }),
+        );
+        return { status: 200, body: commits };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/pulls\/(?<number>\d+)\/comments$/,
+      permission: 'pull_requests',
+      handle: async ({ repo, params }) => {
+        const number = Number(params.number);
+        if (!repo.pulls.some((p) => p.number === number)) return notFound();
+        const comments = repo.reviewComments.get(number) ?? [];
+        return {
+          status: 200,
+          body: comments.map((c) => ({
+            id: c.id,
+            body: c.body,
+            path: c.path,
+            line: c.line,
+            user: { login: c.user, type: 'User' },
+            created_at: c.createdAt,
+            updated_at: c.createdAt,
+            html_url: `${url}/${repo.owner}/${repo.name}/pull/${number}#discussion_r${c.id}`,
+          })),
+        };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/issues\/(?<number>\d+)\/comments$/,
+      permission: 'pull_requests',
+      handle: async ({ repo, params }) => {
+        const number = Number(params.number);
+        if (!repo.pulls.some((p) => p.number === number)) return notFound();
+        return { status: 200, body: (repo.issueComments.get(number) ?? []).map((c) => issueCommentJson(repo, number, c)) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/issues\/(?<number>\d+)\/comments$/,
+      // GitHub lets either issues:write or pull_requests:write comment on a pull request; the fake's apps hold the latter.
+      permission: 'pull_requests',
+      handle: async ({ repo, params, body, credential }) => {
+        const number = Number(params.number);
+        if (!repo.pulls.some((p) => p.number === number)) return notFound();
+        const text = field(body, 'body');
+        if (typeof text !== 'string' || text === '') return validationFailed({ resource: 'IssueComment', field: 'body', code: 'missing_field' });
+        const user = credential.kind === 'installation' && app !== undefined ? app.botIdentity.name : repo.owner;
+        return { status: 201, body: issueCommentJson(repo, number, addIssueComment(repo, number, text, user)) };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/commits\/(?<sha>[0-9a-f]{40})$/,
+      permission: 'contents',
+      handle: async ({ repo, params }) => {
+        const sha = params.sha ?? '';
+        if (!(await objectHasType(repo.dir, sha, 'commit'))) return notFound();
+        const c = await commitJson(repo, sha);
+        const parents = c['parents'] as { sha: string }[];
+        // Like GitHub: the files changed against the first parent (all files for a root commit).
+        const diff = parents[0] === undefined ? ['ls-tree', '-r', '--name-only', sha] : ['diff-tree', '-r', '--no-renames', '--name-status', parents[0].sha, sha];
+        const lines = (await gitLine(repo.dir, diff).catch(() => '')).split('\n').filter((l) => l !== '');
+        const status: Record<string, string> = { A: 'added', M: 'modified', D: 'removed', T: 'changed' };
+        const files = lines.map((line) => {
+          if (parents[0] === undefined) return { filename: line, status: 'added' };
+          const [code = '', filename = ''] = line.split('\t');
+          return { filename, status: status[code] ?? 'modified' };
+        });
+        return { status: 200, body: { sha, commit: { message: c['message'], author: c['author'], committer: c['committer'], tree: c['tree'] }, parents, files } };
       },
     },
     {
@@ -811,7 +966,16 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
       const dir = path.join(projectRoot, owner, `${name}.git`);
       await mkdir(path.dirname(dir), { recursive: true });
       const defaultBranch = repoOpts.defaultBranch ?? 'main';
-      const repo: RepoState = { owner, name, dir, private: repoOpts.private ?? false, defaultBranch, pulls: [] };
+      const repo: RepoState = {
+        owner,
+        name,
+        dir,
+        private: repoOpts.private ?? false,
+        defaultBranch,
+        pulls: [],
+        issueComments: new Map(),
+        reviewComments: new Map(),
+      };
       await runGit(dir, ['init', '--bare', '--quiet', `--initial-branch=${defaultBranch}`]);
       const files = Object.entries(repoOpts.files);
       if (files.length > 0) {
@@ -830,10 +994,35 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     repoDir: (owner, name) => mustRepo(owner, name).dir,
     pulls: (owner, name) => mustRepo(owner, name).pulls.map((pr) => ({ ...pr, head: { ...pr.head }, base: { ...pr.base } })),
     closePull(owner, name, pullNumber) {
-      const pr = mustRepo(owner, name).pulls.find((p) => p.number === pullNumber);
-      if (pr === undefined) throw new Error(`fake repository ${owner}/${name} has no pull request ${pullNumber}`);
-      pr.state = 'closed';
+      mustPull(owner, name, pullNumber).state = 'closed';
     },
+    mergePull(owner, name, pullNumber) {
+      const pr = mustPull(owner, name, pullNumber);
+      pr.state = 'closed';
+      pr.merged = true;
+    },
+    setPullHeadRepo(owner, name, pullNumber, head) {
+      mustPull(owner, name, pullNumber).head.repo = { ...head };
+    },
+    addIssueComment(owner, name, pullNumber, comment) {
+      mustPull(owner, name, pullNumber);
+      return addIssueComment(mustRepo(owner, name), pullNumber, comment.body, comment.user ?? 'octocat');
+    },
+    addReviewComment(owner, name, pullNumber, comment) {
+      mustPull(owner, name, pullNumber);
+      const repo = mustRepo(owner, name);
+      const created: FakeReviewComment = {
+        id: nextCommentId++,
+        body: comment.body,
+        user: comment.user ?? 'octocat',
+        path: comment.path,
+        line: comment.line,
+        createdAt: new Date().toISOString(),
+      };
+      repo.reviewComments.set(pullNumber, [...(repo.reviewComments.get(pullNumber) ?? []), created]);
+      return { ...created };
+    },
+    issueComments: (owner, name, pullNumber) => (mustRepo(owner, name).issueComments.get(pullNumber) ?? []).map((c) => ({ ...c })),
     failNext(method, pathPattern, status, times = 1, response = {}) {
       faults.push({ method: method.toUpperCase(), pattern: pathPattern, status, remaining: times, response });
     },
