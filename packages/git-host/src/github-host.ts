@@ -1,12 +1,15 @@
 import type { Octokit } from '@octokit/rest';
-import type { PullRequestRef } from '@tinyb/contracts';
+import type { FileChange, PullRequestRef } from '@tinyb/contracts';
 import {
   AppError,
   throwIfAborted,
   type ChangedFile,
   type GitHost,
   type Logger,
+  type PullRequestComment,
+  type PullRequestCommit,
   type PullRequestDraft,
+  type PullRequestInfo,
   type RepoCoordinates,
   type RepoInfo,
 } from '@tinyb/core';
@@ -42,6 +45,10 @@ export type GitHubHostOptions =
 export interface CommitAuthor {
   name: string;
   email: string;
+}
+
+function branchMoved(branch: string, expected: string, found: string): AppError {
+  return new AppError('pr_branch_moved', `branch ${branch} is no longer at ${expected.slice(0, 12)} (found ${found.length === 40 ? found.slice(0, 12) : found}); nothing was overwritten`);
 }
 
 type TreeEntry = { path: string; mode: ChangedFile['mode']; type: 'blob'; sha: string | null };
@@ -165,6 +172,100 @@ export class GitHubHost implements GitHost {
       octokit.rest.git.updateRef({ owner: repo.owner, repo: repo.name, ref: `heads/${branch}`, sha, force: true, request: { signal } }),
     );
     this.logger.info({ owner: repo.owner, repo: repo.name, branch, sha }, 'branch moved');
+  }
+
+  async getPullRequest(repo: RepoCoordinates, number: number, signal: AbortSignal): Promise<PullRequestInfo> {
+    const { data } = await this.call(
+      'pulls.get',
+      repo,
+      signal,
+      (octokit) => octokit.rest.pulls.get({ owner: repo.owner, repo: repo.name, pull_number: number, request: { signal } }),
+      (err) => {
+        if (asHttpError(err)?.status === 404) throw new AppError('not_found', `pull request #${number} does not exist in ${repo.owner}/${repo.name}`);
+        return undefined;
+      },
+    );
+    return {
+      number: data.number,
+      url: data.html_url,
+      title: data.title,
+      body: data.body ?? '',
+      state: data.state === 'open' ? 'open' : 'closed',
+      merged: data.merged === true || data.merged_at != null,
+      head: { ref: data.head.ref, sha: data.head.sha, repoFullName: data.head.repo?.full_name ?? null },
+      base: { ref: data.base.ref },
+    };
+  }
+
+  async listPullRequestComments(repo: RepoCoordinates, number: number, signal: AbortSignal): Promise<PullRequestComment[]> {
+    const base = { owner: repo.owner, repo: repo.name, per_page: 100, request: { signal } } as const;
+    // A few pages of each at most: the agent sees a bounded context anyway, and the newest matter most.
+    const conversation = await this.call('issues.listComments', repo, signal, (octokit) =>
+      octokit.paginate(octokit.rest.issues.listComments, { ...base, issue_number: number }, (res, done) => {
+        if (res.data.length < 100) done();
+        return res.data;
+      }),
+    );
+    const reviews = await this.call('pulls.listReviewComments', repo, signal, (octokit) =>
+      octokit.paginate(octokit.rest.pulls.listReviewComments, { ...base, pull_number: number }, (res, done) => {
+        if (res.data.length < 100) done();
+        return res.data;
+      }),
+    );
+    const comments: PullRequestComment[] = [
+      ...conversation.map((c) => ({ kind: 'conversation' as const, author: c.user?.login ?? 'ghost', body: c.body ?? '', createdAt: c.created_at })),
+      ...reviews.map((c) => ({
+        kind: 'review' as const,
+        author: c.user?.login ?? 'ghost',
+        body: c.body,
+        createdAt: c.created_at,
+        path: c.path,
+        ...(typeof c.line === 'number' ? { line: c.line } : {}),
+      })),
+    ];
+    return comments.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async listPullRequestCommits(repo: RepoCoordinates, number: number, signal: AbortSignal): Promise<PullRequestCommit[]> {
+    const commits = await this.call('pulls.listCommits', repo, signal, (octokit) =>
+      octokit.paginate(octokit.rest.pulls.listCommits, { owner: repo.owner, repo: repo.name, pull_number: number, per_page: 100, request: { signal } }, (res, done) => {
+        if (res.data.length < 100) done();
+        return res.data;
+      }),
+    );
+    return commits.map((c) => ({ sha: c.sha, message: c.commit.message }));
+  }
+
+  async getCommitFiles(repo: RepoCoordinates, sha: string, signal: AbortSignal): Promise<FileChange[]> {
+    const { data } = await this.call('repos.getCommit', repo, signal, (octokit) =>
+      octokit.rest.repos.getCommit({ owner: repo.owner, repo: repo.name, ref: sha, request: { signal } }),
+    );
+    return (data.files ?? []).map((f) => ({ path: f.filename, change: f.status === 'added' ? 'added' : f.status === 'removed' ? 'deleted' : 'modified' }));
+  }
+
+  async advanceBranch(repo: RepoCoordinates, branch: string, move: { from: string; to: string }, signal: AbortSignal): Promise<void> {
+    // Checked first for a clear error; `force: false` below is what makes it safe, as GitHub applies it atomically.
+    const current = await this.resolveBranch(repo, branch, signal);
+    if (current !== move.from) throw branchMoved(branch, move.from, current);
+    await this.call(
+      'git.updateRef',
+      repo,
+      signal,
+      (octokit) => octokit.rest.git.updateRef({ owner: repo.owner, repo: repo.name, ref: `heads/${branch}`, sha: move.to, force: false, request: { signal } }),
+      (err) => {
+        // 422 "Update is not a fast forward": someone pushed between the check and the update.
+        if (asHttpError(err)?.status === 422) throw branchMoved(branch, move.from, 'a commit pushed meanwhile');
+        return undefined;
+      },
+    );
+    this.logger.info({ owner: repo.owner, repo: repo.name, branch, from: move.from, to: move.to }, 'branch advanced');
+  }
+
+  async commentOnPullRequest(repo: RepoCoordinates, number: number, body: string, signal: AbortSignal): Promise<{ url: string }> {
+    const { data } = await this.call('issues.createComment', repo, signal, (octokit) =>
+      octokit.rest.issues.createComment({ owner: repo.owner, repo: repo.name, issue_number: number, body, request: { signal } }),
+    );
+    return { url: data.html_url };
   }
 
   async openPullRequest(

@@ -7,6 +7,8 @@ import type { Sandbox, SandboxProvider } from '../ports/sandbox.js';
 import type { Redactor } from '../redactor.js';
 import type { StepContext } from '../ports/step-context.js';
 import { describePullRequest } from './describe-pull-request.js';
+import { branchMoved, followUpPrompt } from './follow-up.js';
+import { advanceFollowUpBranch, finishFollowUp, inspectFollowUp, summaryOfLandedCommit, type FollowUpCheckout } from './follow-up-steps.js';
 import { readChanges, type ChangeLimits } from './read-changes.js';
 import { runStep } from './run-step.js';
 import type { UsageMeter } from './usage-meter.js';
@@ -26,6 +28,8 @@ export interface PipelineDeps {
   branchPrefix: string;
   /** The process's redactor: pull request text (from the prompt and the agent's summary) passes through it. */
   redactor: Redactor;
+  /** Where the API is reachable (PUBLIC_URL), for the events link in a follow-up's PR comment; unset: the API path alone. */
+  publicUrl?: string;
 }
 
 export interface CodeJob {
@@ -57,8 +61,21 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: JobConte
     const box = sandbox;
     const repoDir = `${box.workspaceDir}/repo`;
 
-    const checkout = await runStep('clone', ctx, (stepCtx) => cloneRepo(box, repoDir, repo, job.data.baseBranch, deps, stepCtx),
-      (c) => `${c.baseBranch} at ${c.baseSha.slice(0, 12)}`);
+    const checkout = await runStep('clone', ctx, (stepCtx) => cloneRepo(box, repoDir, repo, job, deps, stepCtx),
+      (c) => `${c.baseBranch} at ${c.baseSha.slice(0, 12)}${c.followUp?.landed ? ' (committed by an earlier attempt)' : ''}`);
+    // A follow-up whose earlier attempt already committed only finishes: a second agent run would stack a second commit.
+    if (checkout.followUp?.landed) {
+      const { followUp } = checkout;
+      const landed = followUp.landed!;
+      return await runStep('open_pr', ctx, async (stepCtx) =>
+        finishFollowUp(job, repo, followUp, {
+          sha: landed.sha,
+          summary: summaryOfLandedCommit(landed.message, job.id),
+          files: await deps.gitHost.getCommitFiles(repo, landed.sha, ctx.signal),
+          usage: ctx.usage.total(),
+        }, deps, stepCtx),
+      (r) => r.pr?.url ?? '');
+    }
 
     const agentRun = await runStep('run_agent', ctx, (stepCtx) =>
       withModelAccess(agent, job, deps, ctx, (modelEndpoint) =>
@@ -67,7 +84,7 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: JobConte
             sandbox: box,
             workdir: repoDir,
             scratchDir: `${box.workspaceDir}/scratch`,
-            prompt: job.data.prompt,
+            prompt: checkout.followUp ? followUpPrompt(job.data.prompt, checkout.followUp.pr, checkout.followUp.comments) : job.data.prompt,
             ...(job.data.model === undefined ? {} : { model: job.data.model }),
             timeoutMs: deps.limits.agentTimeoutMs,
             maxTurns: deps.limits.agentMaxTurns,
@@ -80,7 +97,8 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: JobConte
     );
     const usage = { usage: ctx.usage.total() };
 
-    const branch = `${deps.branchPrefix}${job.id}`;
+    // A follow-up commits to the pull request's own branch; any other job to a branch of its own.
+    const branch = checkout.followUp ? checkout.baseBranch : `${deps.branchPrefix}${job.id}`;
     const commit = await runStep('commit', ctx, async (stepCtx) => {
       const files = await readChanges(box, repoDir, checkout.baseSha, deps.limits, ctx.signal);
       if (files.length === 0) return null;
@@ -97,6 +115,14 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: JobConte
       return { outcome: 'no_changes', filesChanged: [], summary: agentRun.summary, ...usage };
     }
 
+    const { followUp } = checkout;
+    if (followUp) {
+      const pushed = await runStep('push_branch', ctx, (stepCtx) => advanceFollowUpBranch(repo, job.id, followUp, commit.sha, deps.gitHost, stepCtx),
+        (p) => `${branch} → ${p.sha.slice(0, 12)}${p.byThisAttempt ? '' : ' (an earlier attempt\'s)'}`);
+      return await runStep('open_pr', ctx, (stepCtx) =>
+        finishFollowUp(job, repo, followUp, { sha: pushed.sha, summary: agentRun.summary, files: commit.filesChanged, usage: ctx.usage.total() }, deps, stepCtx),
+      (r) => r.pr?.url ?? '');
+    }
     await runStep('push_branch', ctx, () => deps.gitHost.pushBranch(repo, branch, commit.sha, ctx.signal), () => branch);
     const pr = await runStep('open_pr', ctx, () =>
       deps.gitHost.openPullRequest(
@@ -140,17 +166,25 @@ async function withModelAccess<T>(
   }
 }
 
+/**
+ * Checks the repository out for the agent: the requested (or default) base branch, or for a follow-up the pull
+ * request's head branch at the head it was pinned to (judged first: open, not a fork, not moved).
+ */
 async function cloneRepo(
   sandbox: Sandbox,
   repoDir: string,
   repo: RepoCoordinates,
-  requestedBase: string | undefined,
+  job: CodeJob,
   deps: PipelineDeps,
   ctx: StepContext,
-): Promise<{ baseBranch: string; baseSha: string }> {
-  const baseBranch = requestedBase ?? (await deps.gitHost.getRepo(repo, ctx.signal)).defaultBranch;
+): Promise<{ baseBranch: string; baseSha: string; followUp?: FollowUpCheckout }> {
+  const followUp = job.data.followUp ? await inspectFollowUp(repo, job.id, job.data.followUp, deps.gitHost, ctx) : undefined;
+  if (followUp?.landed) return { baseBranch: followUp.pr.head.ref, baseSha: followUp.pinnedSha, followUp };
+  const baseBranch = followUp?.pr.head.ref ?? job.data.baseBranch ?? (await deps.gitHost.getRepo(repo, ctx.signal)).defaultBranch;
   const { sha, archive } = await deps.gitHost.downloadCheckout(repo, baseBranch, ctx.signal);
   throwIfAborted(ctx.signal);
+  // The branch may move between the PR's read and the clone: the agent must work on the pinned head, nothing newer.
+  if (followUp && sha !== followUp.pinnedSha) throw branchMoved(followUp.pr.number, followUp.pinnedSha, sha);
   const archivePath = `${sandbox.workspaceDir}/checkout.tar`;
   await sandbox.writeFile(archivePath, archive);
   const run = async (argv: string[]) => {
@@ -165,7 +199,7 @@ async function cloneRepo(
   // Agents commit as they like; give them an identity so `git commit` inside the sandbox works.
   await run(['git', '-C', repoDir, 'config', 'user.name', 'Tiny Backspace']);
   await run(['git', '-C', repoDir, 'config', 'user.email', 'tiny-backspace@users.noreply.github.com']);
-  return { baseBranch, baseSha: sha };
+  return { baseBranch, baseSha: sha, ...(followUp ? { followUp } : {}) };
 }
 
 /** Destroying must happen even when the job was cancelled, and must never hide the job's own error. */

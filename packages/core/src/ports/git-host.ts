@@ -25,6 +25,36 @@ export interface PullRequestDraft {
   draft: boolean;
 }
 
+/** A pull request as a follow-up needs to judge it and to brief the agent. */
+export interface PullRequestInfo {
+  number: number;
+  url: string;
+  title: string;
+  body: string;
+  state: 'open' | 'closed';
+  merged: boolean;
+  /** `repoFullName` is the repository the head branch lives in (null when a fork was deleted). */
+  head: { ref: string; sha: string; repoFullName: string | null };
+  base: { ref: string };
+}
+
+/** A comment on a pull request: on its conversation, or on a line of its diff (`review`). Text from anyone: untrusted. */
+export interface PullRequestComment {
+  kind: 'conversation' | 'review';
+  author: string;
+  body: string;
+  createdAt: string;
+  /** Review comments: the file and line they are on. */
+  path?: string;
+  line?: number;
+}
+
+/** A commit of a pull request, oldest first in listings. */
+export interface PullRequestCommit {
+  sha: string;
+  message: string;
+}
+
 /**
  * The git forge. All credentials stay inside the implementation, in the worker process: nothing it
  * returns or writes to disk carries a token.
@@ -50,6 +80,21 @@ export interface GitHost {
   ): Promise<string>;
   /** Points `branch` at `sha`, creating it or moving it (a retried job reuses its branch). */
   pushBranch(repo: RepoCoordinates, branch: string, sha: string, signal: AbortSignal): Promise<void>;
+  /** A pull request of `repo`; AppError `not_found` if there is none with that number. */
+  getPullRequest(repo: RepoCoordinates, number: number, signal: AbortSignal): Promise<PullRequestInfo>;
+  /** Conversation and review comments of a pull request, oldest first (at most a few hundred of each). */
+  listPullRequestComments(repo: RepoCoordinates, number: number, signal: AbortSignal): Promise<PullRequestComment[]>;
+  /** The commits of a pull request, oldest first (GitHub lists at most 250). */
+  listPullRequestCommits(repo: RepoCoordinates, number: number, signal: AbortSignal): Promise<PullRequestCommit[]>;
+  /** The files a commit changed against its first parent. */
+  getCommitFiles(repo: RepoCoordinates, sha: string, signal: AbortSignal): Promise<FileChange[]>;
+  /**
+   * Moves `branch` from `from` to `to`, fast-forward only, never forced: AppError `pr_branch_moved` if the branch
+   * is not at `from` (someone pushed) or `to` does not descend from where it is. A compare-and-swap on the ref.
+   */
+  advanceBranch(repo: RepoCoordinates, branch: string, move: { from: string; to: string }, signal: AbortSignal): Promise<void>;
+  /** Posts a comment on a pull request's conversation; returns its URL. */
+  commentOnPullRequest(repo: RepoCoordinates, number: number, body: string, signal: AbortSignal): Promise<{ url: string }>;
   /** Opens a pull request from `draft.branch`, or returns the open one that already exists for it. */
   openPullRequest(
     repo: RepoCoordinates,
