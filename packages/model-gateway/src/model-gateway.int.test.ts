@@ -5,6 +5,7 @@ import { rejectionOf } from '@tinyb/testkit/caught';
 import { FAKE_USAGE_PER_CALL, startFakeAnthropic, type FakeAnthropic } from '@tinyb/testkit/fake-anthropic';
 import { startFakeGemini, type FakeGemini } from '@tinyb/testkit/fake-gemini';
 import { startFakeOpenAi, type FakeOpenAi } from '@tinyb/testkit/fake-openai';
+import { startFakeOpenAiResponses } from '@tinyb/testkit/fake-openai-responses';
 import { recordingLogger } from '@tinyb/testkit/recording-logger';
 import { freeLoopbackPort } from './free-loopback-port.js';
 import { ModelGateway, type ModelGatewayOptions } from './model-gateway.js';
@@ -273,6 +274,23 @@ describe('ModelGateway', () => {
     // Merged with the agent's own count of the same calls, never added to it.
     await claude.meter.report({ inputTokens: 2 * perCall.inputTokens, outputTokens: 2 * perCall.outputTokens, costUsd: 0.01 }, 'agent');
     expect(claude.meter.total()).toEqual({ inputTokens: 200, outputTokens: 40, costUsd: 0.01 });
+  });
+
+  it('forwards OpenAI Responses calls (the Codex CLI’s wire) unchanged with the real key, and meters response.completed', async () => {
+    const responses = await startFakeOpenAiResponses();
+    open.push(responses);
+    const { gateway } = await startGateway({ upstreams: { openai: { baseUrl: responses.url, apiKey: responses.apiKey, pricing: { inputPerMTokUsd: 2, outputPerMTokUsd: 10 } } } });
+    const a = await attempt(gateway);
+    const { baseUrl, apiKey } = a.grant.endpoint('openai');
+    const body = JSON.stringify({ model: 'gpt-5.5', stream: true, store: false, input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: '[scenario:noop]' }] }] });
+    const res = await fetch(`${baseUrl}/responses`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    expect(await res.text()).toContain('"type":"response.completed"');
+    // The Responses API refuses stream_options.include_usage: the body goes upstream as the client sent it.
+    expect(responses.requests.map((r) => [r.url, r.rawBody, r.headers.authorization])).toEqual([['/v1/responses', body, `Bearer ${responses.apiKey}`]]);
+    const cost = (FAKE_USAGE_PER_CALL.inputTokens * 2 + FAKE_USAGE_PER_CALL.outputTokens * 10) / 1e6;
+    expect(a.meter.total()).toEqual({ ...FAKE_USAGE_PER_CALL, costUsd: cost });
   });
 
   it('refuses the next call with a non-retryable 400 once the budget is spent, and the meter ends the attempt', async () => {
