@@ -18,10 +18,10 @@ export function webConsole(distDir: string): Router {
     res.set('X-Content-Type-Options', 'nosniff');
     next();
   });
-  router.use(
-    '/assets',
-    express.static(join(distDir, 'assets'), { immutable: true, maxAge: '1y', index: false, fallthrough: false }),
-  );
+  // Hashed names: a file never changes under its name. A missing one is a 404, not the app's page.
+  router.use('/assets', express.static(join(distDir, 'assets'), { immutable: true, maxAge: '1y', index: false }), (_req, res) => {
+    res.status(404).type('text/plain').send('no such asset\n');
+  });
   router.use(express.static(distDir, { index: false }));
   router.get(/.*/, (_req, res) => {
     if (!existsSync(indexHtml)) {
