@@ -24,6 +24,8 @@ import { gaugeFamily } from './prometheus.js';
 import { jobIdParam, jobListQuery, lastEventId, parseBody } from './request-input.js';
 import { openSse } from './sse.js';
 import { toJobData } from './to-job-data.js';
+import { buildOpenApiDocument } from './openapi-document.js';
+import { renderReferencePage } from './openapi-reference-page.js';
 import { webConsole } from './web-console.js';
 
 export interface ApiConfig {
@@ -76,8 +78,17 @@ export function createApp(deps: ApiDeps): Express {
     res.json({
       name: config.name,
       version: config.version,
-      links: { jobs: '/api/jobs', agents: '/api/agents', health: '/health', ready: '/ready', metrics: '/metrics', admin: '/admin/queues', legacy: '/code' },
+      links: { jobs: '/api/jobs', agents: '/api/agents', health: '/health', ready: '/ready', metrics: '/metrics', openapi: '/openapi.json', docs: '/docs', admin: '/admin/queues', legacy: '/code' },
     });
+  });
+  // Generated from the zod schemas once per app; /docs renders it, so both always agree with the code.
+  const openApi = buildOpenApiDocument({ version: config.version, extraRoutes: config.webDistDir === undefined ? [] : ['console'] });
+  const referencePage = renderReferencePage(openApi);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
+  app.get('/docs', (_req, res) => {
+    res.type('html').send(referencePage);
   });
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });

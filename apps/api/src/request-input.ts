@@ -35,7 +35,8 @@ export function lastEventId(req: Request): string | undefined {
   return value;
 }
 
-const JobListQuery = z.object({
+/** The query of `GET /api/jobs` (also in the OpenAPI document). */
+export const JobListQuery = z.object({
   state: JobState.optional(),
   limit: z.coerce.number().int().min(1).max(MAX_JOB_LIST_LIMIT).default(DEFAULT_JOB_LIST_LIMIT),
   cursor: z.string().min(1).max(512).optional(),
