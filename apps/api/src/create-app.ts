@@ -15,6 +15,7 @@ import {
   type RateLimitDecision,
   type SubmitRateLimiter,
 } from '@tinyb/core';
+import type { GitHubWebhookHandler } from '@tinyb/github-triggers';
 import { authenticate, principalOf, requireAdmin } from './authenticate.js';
 import { errorHandler, rateLimitHeaders, sendError } from './http-errors.js';
 import { cachedFor } from './cached-for.js';
@@ -24,6 +25,7 @@ import { gaugeFamily } from './prometheus.js';
 import { jobIdParam, jobListQuery, lastEventId, parseBody } from './request-input.js';
 import { openSse } from './sse.js';
 import { toJobData } from './to-job-data.js';
+import { githubWebhookRoute } from './github-webhook-route.js';
 import { buildOpenApiDocument } from './openapi-document.js';
 import { renderReferencePage } from './openapi-reference-page.js';
 import { webConsole } from './web-console.js';
@@ -60,6 +62,8 @@ export interface ApiDeps {
   logger: Logger;
   /** Bull Board, built by main.ts from the BullMQ queue. */
   adminRouter?: Router;
+  /** `POST /webhooks/github`, built by main.ts when GITHUB_WEBHOOK_SECRET is set; absent, the route does not exist (404). */
+  githubWebhooks?: GitHubWebhookHandler;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -72,6 +76,8 @@ export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Before the JSON parser: the signature covers the raw body.
+  if (deps.githubWebhooks) app.post('/webhooks/github', ...githubWebhookRoute(deps.githubWebhooks));
   app.use(express.json({ limit: '256kb', strict: true }));
 
   app.get('/', (_req, res) => {

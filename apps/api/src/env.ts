@@ -57,6 +57,20 @@ const ApiEnv = z.object({
    * away, so this only bounds a Redis that is connected but silent (paused, partitioned); past it: 503.
    */
   REDIS_COMMAND_TIMEOUT_MS: intFromEnv.positive().default(1_000),
+  /**
+   * Optional read access to GitHub for follow-ups on pull requests (a token that can read the repositories'
+   * pull requests). Set, a closed PR (409) or a fork's PR (422) is refused at submit time and the PR's head is
+   * pinned, so a push after the request fails the job (pr_branch_moved). Unset, the worker alone judges.
+   */
+  GITHUB_TOKEN: z.string().min(1).optional(),
+  GITHUB_API_URL: z.string().url().default('https://api.github.com'),
+  /**
+   * The secret of the GitHub webhook (`POST /webhooks/github`): GitHub signs each delivery with it. Unset, the
+   * route does not exist (404): GitHub as a trigger is off.
+   */
+  GITHUB_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters (e.g. openssl rand -hex 32)').optional(),
+  /** The issue label that asks for a job (compared case-insensitively). */
+  TRIGGER_LABEL: z.string().trim().min(1).max(50).default('tinyb'),
 }).superRefine((env, ctx) => {
   if (!env.KNOWN_AGENTS.includes(env.DEFAULT_AGENT)) {
     ctx.addIssue({ code: 'custom', path: ['DEFAULT_AGENT'], message: `must be one of KNOWN_AGENTS (${env.KNOWN_AGENTS.join(', ')})` });

@@ -4,10 +4,12 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { RedisJobEvents } from '@tinyb/events';
-import { CodeJobQueue, RedisSubmitRateLimiter, WorkerRegistry, createRedisConnection, waitForRedis } from '@tinyb/queue';
+import { CodeJobQueue, GitHubTriggerQueue, RedisSubmitRateLimiter, WorkerRegistry, createRedisConnection, waitForRedis } from '@tinyb/queue';
 import { RedactingJobEventPublisher, Redactor } from '@tinyb/core';
 import { createLogger, loadDotEnv, registerEnvSecrets, runMain } from '@tinyb/runtime';
+import { GitHubWebhookHandler } from '@tinyb/github-triggers';
 import { createApp } from './create-app.js';
+import { GitHubPullRequestPreflight } from './github-pull-request-preflight.js';
 import { loadApiEnv } from './env.js';
 
 /** The API's composition root: the only place that reads the environment and builds adapters. */
@@ -50,6 +52,20 @@ runMain(async () => {
   board.setBasePath('/admin/queues');
   createBullBoard({ queues: queue.queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
 
+  // GitHub as a trigger: the route verifies, deduplicates and enqueues; workers (which hold the GitHub
+  // credentials) check the sender's access and do the rest.
+  const githubTriggers = env.GITHUB_WEBHOOK_SECRET ? new GitHubTriggerQueue({ redis, prefix: env.REDIS_PREFIX, logger }) : undefined;
+  const githubWebhooks =
+    env.GITHUB_WEBHOOK_SECRET && githubTriggers
+      ? new GitHubWebhookHandler({
+          secret: env.GITHUB_WEBHOOK_SECRET,
+          rules: { githubUrl: env.GITHUB_URL, label: env.TRIGGER_LABEL, command: '/tinyb' },
+          inbox: githubTriggers,
+          logger,
+        })
+      : undefined;
+  if (githubWebhooks) logger.info({ label: env.TRIGGER_LABEL }, 'github webhooks accepted at POST /webhooks/github');
+
   const app = createApp({
     config: {
       name: 'tiny-backspace',
@@ -71,6 +87,8 @@ runMain(async () => {
     agents: new WorkerRegistry({ redis, prefix: env.REDIS_PREFIX, logger }),
     logger,
     adminRouter: board.getRouter(),
+    ...(env.GITHUB_TOKEN ? { pullRequestPreflight: new GitHubPullRequestPreflight({ apiUrl: env.GITHUB_API_URL, token: env.GITHUB_TOKEN, logger }) } : {}),
+    ...(githubWebhooks ? { githubWebhooks } : {}),
   });
 
   const server = app.listen(env.PORT, env.HOST, () => {
@@ -90,6 +108,7 @@ runMain(async () => {
     server.close();
     await events.close();
     await queue.close();
+    await githubTriggers?.close();
     await redis.quit().catch(() => redis.disconnect());
     process.exit(0);
   };

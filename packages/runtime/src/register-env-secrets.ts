@@ -12,6 +12,7 @@ export const SECRET_ENV_VARS = [
   'GITHUB_TOKEN',
   'DAYTONA_API_KEY',
   'API_TOKEN',
+  'GITHUB_WEBHOOK_SECRET',
 ] as const;
 
 /**
