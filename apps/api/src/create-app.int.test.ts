@@ -95,6 +95,7 @@ describe('API against a real Redis (no worker)', () => {
           { name: 'claude-code', workers: 1, defaultModels: [], default: true },
           { name: 'gemini', workers: 0, defaultModels: [], default: false },
           { name: 'openai', workers: 0, defaultModels: [], default: false },
+          { name: 'codex', workers: 0, defaultModels: [], default: false },
         ],
       });
       const res = await post('/api/jobs', { repo_url: REPO, prompt: 'x', max_cost_usd: 2.5, max_tokens: 1000, requested_by: '@octocat' });

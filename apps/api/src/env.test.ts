@@ -16,7 +16,7 @@ describe('loadApiEnv', () => {
       PORT: 8000,
       HOST: '0.0.0.0',
       DEFAULT_AGENT: 'claude-code',
-      KNOWN_AGENTS: ['claude-code', 'gemini', 'openai'],
+      KNOWN_AGENTS: ['claude-code', 'gemini', 'openai', 'codex'],
       JOB_ATTEMPTS: 3,
       JOB_BACKOFF_MS: 15_000,
       SSE_HEARTBEAT_MS: 15_000,

@@ -1,4 +1,4 @@
-import { ClaudeCodeAgent, GeminiAgent, OpenAiCompatibleAgent, resolveClaudeExecutable, resolveGeminiCli } from '@tinyb/agents';
+import { ClaudeCodeAgent, CodexAgent, GeminiAgent, OpenAiCompatibleAgent, resolveClaudeExecutable, resolveCodexExecutable, resolveGeminiCli } from '@tinyb/agents';
 import { AppError, type CodingAgent, type Logger, type Sandbox, type SandboxProvider } from '@tinyb/core';
 import {
   GitHubAppCredentials,
@@ -76,6 +76,14 @@ export function buildAgents(env: WorkerEnv): Map<string, CodingAgent> {
       new GeminiAgent({
         executable: env.GEMINI_CLI_PATH ?? (remote ? 'gemini' : resolveGeminiCli()),
         ...(env.GEMINI_MODEL ? { defaultModel: env.GEMINI_MODEL } : {}),
+      }),
+    );
+  }
+  if (env.CODEX_API_KEY) {
+    agents.push(
+      new CodexAgent({
+        executable: env.CODEX_PATH ?? (remote ? 'codex' : resolveCodexExecutable()),
+        ...(env.CODEX_MODEL ? { defaultModel: env.CODEX_MODEL } : {}),
       }),
     );
   }

@@ -102,7 +102,7 @@ describe('end to end: one queue per agent', () => {
   let legacyJob: string;
 
   it('accepts jobs while no worker runs: they wait, and the agents show 0 workers', async () => {
-    expect(await agentWorkers()).toEqual({ 'claude-code': 0, gemini: 0, openai: 0 });
+    expect(await agentWorkers()).toEqual({ 'claude-code': 0, gemini: 0, openai: 0, codex: 0 });
     waitingClaude = await submit('claude-code', '[scenario:edit] Mark the README as edited');
     waitingGemini = await submit('gemini', '[scenario:edit] Mark the README as edited');
     // And one added the old way, into the legacy single queue, as an API before this change did.
@@ -145,6 +145,6 @@ describe('end to end: one queue per agent', () => {
         expect(JSON.stringify(events)).not.toContain('unknown_agent');
       }),
     );
-    expect(await agentWorkers()).toEqual({ 'claude-code': 1, gemini: 1, openai: 0 });
+    expect(await agentWorkers()).toEqual({ 'claude-code': 1, gemini: 1, openai: 0, codex: 0 });
   });
 });

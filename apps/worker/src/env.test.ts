@@ -67,6 +67,7 @@ describe('loadWorkerEnv', () => {
     expect(loadWorkerEnv({ GITHUB_TOKEN: 't', OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1', OPENAI_MODEL: 'qwen' })).toMatchObject({
       OPENAI_MODEL: 'qwen',
     });
+    expect(loadWorkerEnv({ GITHUB_TOKEN: 't', CODEX_API_KEY: 'sk-codex' })).toMatchObject({ CODEX_API_KEY: 'sk-codex' });
   });
 
   it.each<[string, NodeJS.ProcessEnv, RegExp]>([
@@ -75,6 +76,7 @@ describe('loadWorkerEnv', () => {
     ['half a GitHub App', { ANTHROPIC_API_KEY: 'k', GITHUB_APP_ID: '123' }, /GITHUB_APP_PRIVATE_KEY: is required with the other GitHub App setting/],
     ['a non-numeric GITHUB_APP_ID', { ...REQUIRED, GITHUB_APP_ID: 'Iv1.abc', GITHUB_APP_PRIVATE_KEY: 'pem' }, /GITHUB_APP_ID: must be the numeric App ID/],
     ['an openai agent without a model', { GITHUB_TOKEN: 't', OPENAI_API_KEY: 'sk' }, /OPENAI_MODEL: is required for the openai agent/],
+    ['a codex model without a key', { ...REQUIRED, CODEX_MODEL: 'gpt-5.5' }, /CODEX_API_KEY: is required for the codex agent/],
     ['a missing ANTHROPIC_API_KEY', { GITHUB_TOKEN: 't' }, /^invalid configuration: ANTHROPIC_API_KEY\b[^;]*$/],
     ['an empty ANTHROPIC_API_KEY', { ...REQUIRED, ANTHROPIC_API_KEY: '' }, /ANTHROPIC_API_KEY: no agent is configured/],
     ['WORKER_CONCURRENCY of 0', { ...REQUIRED, WORKER_CONCURRENCY: '0' }, /WORKER_CONCURRENCY: /],

@@ -90,7 +90,7 @@ const WorkerEnv = z
     COMMIT_AUTHOR_NAME: z.string().trim().min(1).optional(),
     COMMIT_AUTHOR_EMAIL: z.string().trim().email().optional(),
 
-    // Agents: each one whose credentials are set is offered (agent names: claude-code, gemini, openai).
+    // Agents: each one whose credentials are set is offered (agent names: claude-code, gemini, openai, codex).
     ANTHROPIC_API_KEY: z.string().optional(),
     /** A Claude subscription's token (`claude setup-token`), instead of ANTHROPIC_API_KEY; the key wins when both are set. */
     CLAUDE_CODE_OAUTH_TOKEN: z.string().optional(),
@@ -112,6 +112,20 @@ const WorkerEnv = z
     /** Prices per million tokens, for cost accounting and cost budgets (the API does not report cost). */
     OPENAI_INPUT_USD_PER_MTOK: z.coerce.number().nonnegative().optional(),
     OPENAI_OUTPUT_USD_PER_MTOK: z.coerce.number().nonnegative().optional(),
+    /**
+     * The codex agent (OpenAI's Codex CLI) is offered when this is set: an OpenAI key for the Responses API (it may
+     * be the same value as OPENAI_API_KEY). It stays in the model gateway; the CLI gets a per-attempt token.
+     */
+    CODEX_API_KEY: z.string().optional(),
+    /** The Responses API upstream, ending in `/v1` (the CLI posts `<base>/responses`). Default OpenAI's. */
+    CODEX_BASE_URL: z.string().url().optional(),
+    /** Used when a job names no model. Default gpt-5.5 (a model of the CLI's catalog). */
+    CODEX_MODEL: z.string().optional(),
+    /** The codex binary: a host path (default: the one from the lockfile) or, for Daytona images, a command name. */
+    CODEX_PATH: z.string().optional(),
+    /** Prices per million tokens for the codex agent's calls (the gateway meters them), for cost and cost budgets. */
+    CODEX_INPUT_USD_PER_MTOK: z.coerce.number().nonnegative().optional(),
+    CODEX_OUTPUT_USD_PER_MTOK: z.coerce.number().nonnegative().optional(),
   })
   .superRefine((env, ctx) => {
     const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -130,11 +144,14 @@ const WorkerEnv = z
         problem('DAYTONA_SNAPSHOT', 'set exactly one of DAYTONA_SNAPSHOT or DAYTONA_IMAGE with SANDBOX_PROVIDER=daytona');
       }
     }
-    if (!env.ANTHROPIC_API_KEY && !env.CLAUDE_CODE_OAUTH_TOKEN && !env.GEMINI_API_KEY && !env.OPENAI_MODEL) {
+    if (!env.ANTHROPIC_API_KEY && !env.CLAUDE_CODE_OAUTH_TOKEN && !env.GEMINI_API_KEY && !env.OPENAI_MODEL && !env.CODEX_API_KEY) {
       problem(
         'ANTHROPIC_API_KEY',
-        'no agent is configured: set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN), GEMINI_API_KEY, or OPENAI_MODEL (+ OPENAI_API_KEY / OPENAI_BASE_URL)',
+        'no agent is configured: set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN), GEMINI_API_KEY, CODEX_API_KEY, or OPENAI_MODEL (+ OPENAI_API_KEY / OPENAI_BASE_URL)',
       );
+    }
+    if ((env.CODEX_BASE_URL || env.CODEX_MODEL) && !env.CODEX_API_KEY) {
+      problem('CODEX_API_KEY', 'is required for the codex agent (with CODEX_BASE_URL or CODEX_MODEL)');
     }
     if (Boolean(env.COMMIT_AUTHOR_NAME) !== Boolean(env.COMMIT_AUTHOR_EMAIL)) {
       problem(env.COMMIT_AUTHOR_NAME ? 'COMMIT_AUTHOR_EMAIL' : 'COMMIT_AUTHOR_NAME', 'is required with the other commit author setting (a commit author has a name and an email)');

@@ -1,8 +1,8 @@
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { GEMINI_PUBLIC_BASE_URL } from '@tinyb/agents';
+import { GEMINI_PUBLIC_BASE_URL, OPENAI_PUBLIC_BASE_URL } from '@tinyb/agents';
 import type { Logger, ModelAccess, ModelEndpoint, ModelProvider } from '@tinyb/core';
-import { DirectModelAccess, ModelGateway, type AnthropicUpstream, type GeminiUpstream } from '@tinyb/model-gateway';
+import { DirectModelAccess, ModelGateway, type AnthropicUpstream, type GeminiUpstream, type OpenAiUpstream } from '@tinyb/model-gateway';
 import { findBwrap, type SandboxPortForward } from '@tinyb/sandbox';
 import type { WorkerEnv } from './env.js';
 
@@ -42,9 +42,11 @@ export async function buildModelAccess(
   const gemini: GeminiUpstream | undefined = env.GEMINI_API_KEY
     ? { baseUrl: env.GOOGLE_GEMINI_BASE_URL ?? GEMINI_PUBLIC_BASE_URL, apiKey: env.GEMINI_API_KEY }
     : undefined;
+  const openai = codexUpstream(env);
   const describe: Record<string, string> = {
     ...(anthropic ? { anthropic: anthropic.apiKey ? 'ANTHROPIC_API_KEY' : 'CLAUDE_CODE_OAUTH_TOKEN' } : {}),
     ...(gemini ? { gemini: 'GEMINI_API_KEY' } : {}),
+    ...(openai ? { openai: 'CODEX_API_KEY' } : {}),
   };
   if (env.ANTHROPIC_API_KEY && env.CLAUDE_CODE_OAUTH_TOKEN) {
     logger.warn({}, 'both ANTHROPIC_API_KEY and CLAUDE_CODE_OAUTH_TOKEN are set: Claude Code uses ANTHROPIC_API_KEY');
@@ -56,6 +58,7 @@ export async function buildModelAccess(
     const endpoints: Partial<Record<ModelProvider, ModelEndpoint>> = {
       ...(anthropic ? { anthropic: anthropicDirect(anthropic) } : {}),
       ...(gemini ? { gemini: { baseUrl: gemini.baseUrl, apiKey: gemini.apiKey } } : {}),
+      ...(openai?.apiKey ? { openai: { baseUrl: openai.baseUrl, apiKey: openai.apiKey } } : {}),
     };
     return {
       access: new DirectModelAccess(endpoints),
@@ -65,7 +68,7 @@ export async function buildModelAccess(
     };
   }
 
-  const upstreams = { ...(anthropic ? { anthropic } : {}), ...(gemini ? { gemini } : {}) };
+  const upstreams = { ...(anthropic ? { anthropic } : {}), ...(gemini ? { gemini } : {}), ...(openai ? { openai } : {}) };
   const common = { upstreams, logger, registerSecret: opts.registerSecret };
   if (env.SANDBOX_PROVIDER === 'daytona' && env.MODEL_GATEWAY_PUBLIC_URL) {
     const gateway = new ModelGateway({ ...common, sandboxBaseUrl: env.MODEL_GATEWAY_PUBLIC_URL });
@@ -94,6 +97,19 @@ export async function buildModelAccess(
     describe,
     close: () => gateway.close(),
   };
+}
+
+/**
+ * The gateway's OpenAI upstream serves the codex agent (its CLI in the sandbox speaks the Responses API). The
+ * openai agent does not use it: its loop runs in the worker and calls OPENAI_BASE_URL with OPENAI_API_KEY itself.
+ */
+function codexUpstream(env: WorkerEnv): OpenAiUpstream | undefined {
+  if (!env.CODEX_API_KEY) return undefined;
+  const pricing =
+    env.CODEX_INPUT_USD_PER_MTOK !== undefined && env.CODEX_OUTPUT_USD_PER_MTOK !== undefined
+      ? { pricing: { inputPerMTokUsd: env.CODEX_INPUT_USD_PER_MTOK, outputPerMTokUsd: env.CODEX_OUTPUT_USD_PER_MTOK } }
+      : {};
+  return { baseUrl: env.CODEX_BASE_URL ?? OPENAI_PUBLIC_BASE_URL, apiKey: env.CODEX_API_KEY, ...pricing };
 }
 
 /** The API key wins over a subscription token when both are set, as it does for the claude CLI itself. */

@@ -5,7 +5,7 @@
 export const CODE_JOBS_QUEUE = 'code-jobs';
 
 /** The agents this codebase ships; a deployment may know others (KNOWN_AGENTS). */
-export const BUILT_IN_AGENTS = ['claude-code', 'gemini', 'openai'] as const;
+export const BUILT_IN_AGENTS = ['claude-code', 'gemini', 'openai', 'codex'] as const;
 
 /**
  * What an agent name may look like: it becomes part of a BullMQ queue name and of its Redis keys, where ':'
