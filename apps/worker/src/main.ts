@@ -5,11 +5,13 @@ import {
   CodeJobQueue,
   createCodeWorkers,
   createRedisConnection,
+  keyPrefixFor,
   RedisLease,
+  redisTarget,
   WorkerRegistry,
   listenForCancelRequests,
-  redisConnectionOptions,
   waitForRedis,
+  workerConnectionFor,
 } from '@tinyb/queue';
 import { createLogger, loadDotEnv, registerEnvSecrets, runMain } from '@tinyb/runtime';
 import { BUILT_IN_AGENTS } from '@tinyb/contracts';
@@ -47,23 +49,26 @@ runMain(async () => {
   const agents = buildAgents(env);
   const gitHost = await buildGitHost(env, logger, (secret) => redactor.add(secret));
 
-  const connection = redisConnectionOptions(env.REDIS_URL);
-  const redis = createRedisConnection(env.REDIS_URL, logger);
+  // A single Redis, or a Redis Cluster with REDIS_CLUSTER_NODES (then the prefix carries a {hash tag}).
+  const target = redisTarget({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES, password: env.REDIS_PASSWORD });
+  const prefix = keyPrefixFor(target, env.REDIS_PREFIX);
+  const redis = createRedisConnection(target, logger);
+  const connection = workerConnectionFor(target, redis);
   await waitForRedis(redis, env.REDIS_STARTUP_TIMEOUT_MS);
-  const events = new RedisJobEvents({ redis, keyPrefix: env.REDIS_PREFIX, retentionMs: env.EVENTS_RETENTION_MS, logger });
+  const events = new RedisJobEvents({ redis, keyPrefix: prefix, retentionMs: env.EVENTS_RETENTION_MS, logger });
   // Job lookups by id (cancel flag, the reaper's isJobActive) search the built-in agents' queues and this worker's.
-  const queue = new CodeJobQueue({ redis, prefix: env.REDIS_PREFIX, agents: [...new Set([...BUILT_IN_AGENTS, ...agents.keys()])], logger });
+  const queue = new CodeJobQueue({ redis, prefix, agents: [...new Set([...BUILT_IN_AGENTS, ...agents.keys()])], logger });
 
   const housekeeping = await sandbox.startHousekeeping({
     // A job waiting for its next attempt is not active: that attempt gets a new sandbox.
     isJobActive: async (jobId) => (await queue.getJob(jobId))?.state === 'active',
-    lease: new RedisLease(redis, `${env.REDIS_PREFIX}:sandbox-reaper`),
+    lease: new RedisLease(redis, `${prefix}:sandbox-reaper`),
   });
 
   // Running attempts (with their sandboxes) and this worker's liveness beat, in Redis: how any worker tells a
   // lost attempt from a running one. The beat lasts as long as a job lock, so a worker counts as dead exactly
   // when its jobs can be taken over.
-  const attemptRegistry = new AttemptRegistry({ redis, prefix: env.REDIS_PREFIX, heartbeatTtlMs: env.WORKER_LOCK_DURATION_MS, logger });
+  const attemptRegistry = new AttemptRegistry({ redis, prefix, heartbeatTtlMs: env.WORKER_LOCK_DURATION_MS, logger });
   const liveness = await attemptRegistry.startHeartbeat(workerId);
   const leftovers = new LeftoverSandboxSweeper({
     registry: attemptRegistry,
@@ -118,7 +123,7 @@ runMain(async () => {
   // legacy single queue is drained into the agents' queues.
   const worker = createCodeWorkers(processor, {
     connection,
-    prefix: env.REDIS_PREFIX,
+    prefix,
     concurrency: env.WORKER_CONCURRENCY,
     // Short locks renewed often: a dead worker's jobs are taken over within seconds (see README, Reliability).
     lockDurationMs: env.WORKER_LOCK_DURATION_MS,
@@ -143,7 +148,7 @@ runMain(async () => {
 
   const cancels = await listenForCancelRequests({
     redis,
-    prefix: env.REDIS_PREFIX,
+    prefix,
     logger,
     onCancel: (jobId) => {
       if (worker.cancelJob(jobId, 'cancelled')) logger.info({ jobId }, 'cancelling running job');
@@ -151,7 +156,7 @@ runMain(async () => {
   });
 
   // Tell the API which agents this worker can run: it holds their credentials, the API does not.
-  const registry = new WorkerRegistry({ redis, prefix: env.REDIS_PREFIX, logger });
+  const registry = new WorkerRegistry({ redis, prefix, logger });
   const heartbeat = await registry.startHeartbeat({
     workerId,
     agents: [...agents.values()].map((agent) => ({ name: agent.name })),

@@ -12,7 +12,7 @@ export { JobSlots } from './job-slots.js';
 export { mergePrometheusFamilies } from './merge-prometheus-families.js';
 export { DEFAULT_QUEUE_PREFIX } from './queue-keys.js';
 export { createRedisConnection, duplicateConnection, waitForRedis, type RedisConnectionBehaviour } from './create-redis-connection.js';
-export { redisTarget, keyPrefixFor, type RedisClient, type RedisTarget, type RedisTargetSettings, type ClusterNodeAddress } from './redis-target.js';
+export { redisTarget, keyPrefixFor, workerConnectionFor, type RedisClient, type RedisTarget, type RedisTargetSettings, type ClusterNodeAddress } from './redis-target.js';
 export { isRedisUnavailableError } from './redis-unavailable.js';
 export { WorkerRegistry, WorkerAdvertisement, type WorkerRegistryDeps } from './worker-registry.js';
 export { AttemptRegistry, RunningAttempt, SandboxRef, type AttemptRegistryDeps } from './attempt-registry.js';

@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { redisConnectionOptions, type RedisConnectionOptions } from './redis-connection-options.js';
 
 /** A connection to a single Redis or to a Redis Cluster: every class here that talks to Redis takes either. */
@@ -63,4 +63,15 @@ export function keyPrefixFor(target: RedisTarget, prefix: string): string {
     throw new Error(`REDIS_PREFIX '${prefix}' has braces but no hash tag; on a Redis Cluster use one like {tinyb}`);
   }
   return prefix;
+}
+
+/**
+ * What BullMQ Workers connect with: on a single Redis the options (BullMQ opens its own connections from
+ * them, as before); on a cluster the process's shared Cluster connection (`shared`), which BullMQ uses for
+ * normal commands and duplicates for each Worker's blocking reads.
+ */
+export function workerConnectionFor(target: RedisTarget, shared: RedisClient): RedisConnectionOptions | Cluster {
+  if (target.kind === 'single') return target.options;
+  if (!(shared instanceof Cluster)) throw new Error('a Redis Cluster target needs its Cluster connection');
+  return shared;
 }

@@ -12,6 +12,14 @@ export const commonEnv = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: booleanFromEnv.optional(),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /**
+   * A Redis Cluster's nodes (`host:port,host:port`; some masters are enough, the rest are discovered). Set:
+   * every connection is a cluster connection, with the credentials and TLS of REDIS_URL (its host is then
+   * unused) or REDIS_PASSWORD, and REDIS_PREFIX is wrapped in a hash tag (`tinyb` → `{tinyb}`).
+   */
+  REDIS_CLUSTER_NODES: z.string().default(''),
+  /** Overrides the password of REDIS_URL, so a Secret can hold it apart from the address. */
+  REDIS_PASSWORD: z.string().optional(),
   /** Key prefix for everything Tiny Backspace stores in Redis (queues and event logs). */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:{}_-]+$/).default('tinyb'),
   /** How long a starting process waits for Redis before giving up (its supervisor restarts it). */
