@@ -13,6 +13,7 @@ export const SECRET_ENV_VARS = [
   'DAYTONA_API_KEY',
   'API_TOKEN',
   'GITHUB_WEBHOOK_SECRET',
+  'REDIS_PASSWORD',
 ] as const;
 
 /**
