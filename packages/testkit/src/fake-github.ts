@@ -23,6 +23,8 @@ export type { FakeAccessTokenRequest, FakeGitHubAppOptions, FakeInstallationToke
  * repositories and permissions, which expire.
  * Pull requests also carry issue comments and review comments (seeded by tests or created through the API), may
  * be closed or marked merged, and may be marked as coming from a fork (their head then lives in another repository).
+ * Issues can be opened, and carry comments (created, listed and edited through the API) and reactions like pull
+ * requests do; each user's permission on a repository answers the collaborator permission route.
  * Not covered: real forks, pushes over HTTP, webhooks, pagination, real merges, anything GraphQL.
  */
 
@@ -70,7 +72,28 @@ export interface FakeIssueComment {
   body: string;
   user: string;
   createdAt: string;
+  /** Set when the comment was edited through the API. */
+  updatedAt?: string;
 }
+
+/** An issue (numbered together with the repository's pull requests, as on GitHub). */
+export interface FakeIssue {
+  number: number;
+  title: string;
+  body: string;
+  user: string;
+  htmlUrl: string;
+}
+
+/** A reaction (👀 is `eyes`) on an issue or pull request, or on one of their comments. */
+export interface FakeReaction {
+  target: { kind: 'issue'; number: number } | { kind: 'comment'; id: number };
+  content: string;
+  user: string;
+}
+
+/** A user's role on a repository, as GitHub's collaborator permission route reports it (`role_name`). */
+export type FakeRepoRole = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
 
 /** A comment on a line of a pull request's diff (GitHub's review comments). */
 export interface FakeReviewComment {
@@ -115,12 +138,23 @@ export interface FakeGitHub {
   mergePull(owner: string, name: string, pullNumber: number): void;
   /** Makes a pull request's head live in another repository, as for a PR opened from a fork. */
   setPullHeadRepo(owner: string, name: string, pullNumber: number, head: { owner: string; name: string }): void;
-  /** Adds a comment to a pull request's conversation, as `user` (default `octocat`). */
+  /** Adds a comment to a pull request's (or an issue's) conversation, as `user` (default `octocat`). */
   addIssueComment(owner: string, name: string, pullNumber: number, comment: { body: string; user?: string }): FakeIssueComment;
   /** Adds a review comment on `path`:`line` of a pull request, as `user` (default `octocat`). */
   addReviewComment(owner: string, name: string, pullNumber: number, comment: { body: string; path: string; line: number; user?: string }): FakeReviewComment;
   /** Snapshot of a pull request's conversation comments, oldest first (those created through the API too). */
   issueComments(owner: string, name: string, pullNumber: number): FakeIssueComment[];
+  /** Opens an issue as `user` (default `octocat`); returns its number. Comments on it use the issue comment methods above. */
+  createIssue(owner: string, name: string, issue: { title: string; body?: string; user?: string }): number;
+  /** Snapshot of the repository's issues, oldest first. */
+  issues(owner: string, name: string): FakeIssue[];
+  /** Snapshot of the reactions made in the repository, oldest first. */
+  reactions(owner: string, name: string): FakeReaction[];
+  /**
+   * Sets `login`'s role on the repository (GET /collaborators/:login/permission). Unset users are `none`; the
+   * owner and whoever the personal token or an app's bot act as are `admin` unless set.
+   */
+  setRole(owner: string, name: string, login: string, role: FakeRepoRole): void;
   /** Every request served so far (live array), in arrival order of their completion. */
   readonly requests: readonly FakeRequestLogEntry[];
   /**
@@ -157,8 +191,11 @@ interface RepoState {
   private: boolean;
   defaultBranch: string;
   pulls: FakePullRequest[];
-  /** By pull request number. */
+  /** By issue or pull request number. */
   issueComments: Map<number, FakeIssueComment[]>;
+  issues: FakeIssue[];
+  reactions: FakeReaction[];
+  roles: Map<string, FakeRepoRole>;
   reviewComments: Map<number, FakeReviewComment[]>;
 }
 
@@ -232,6 +269,21 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     return pr;
   };
 
+  /** Issues and pull requests share one sequence of numbers per repository, as on GitHub. */
+  const nextIssueNumber = (repo: RepoState): number => Math.max(0, ...repo.pulls.map((p) => p.number), ...repo.issues.map((i) => i.number)) + 1;
+  const isIssueOrPull = (repo: RepoState, number: number): boolean => repo.pulls.some((p) => p.number === number) || repo.issues.some((i) => i.number === number);
+  const findIssueComment = (repo: RepoState, id: number): { number: number; comment: FakeIssueComment } | undefined => {
+    for (const [number, comments] of repo.issueComments) {
+      const comment = comments.find((c) => c.id === id);
+      if (comment !== undefined) return { number, comment };
+    }
+    return undefined;
+  };
+
+  /** Who a request acts as on GitHub: an app's bot for an installation token, else the personal token's user (the fake: the owner). */
+  const actingUser = (repo: RepoState, credential: Credential): string =>
+    credential.kind === 'installation' && app !== undefined ? app.botIdentity.name : repo.owner;
+
   const addIssueComment = (repo: RepoState, pullNumber: number, body: string, user: string): FakeIssueComment => {
     const created: FakeIssueComment = { id: nextCommentId++, body, user, createdAt: new Date().toISOString() };
     repo.issueComments.set(pullNumber, [...(repo.issueComments.get(pullNumber) ?? []), created]);
@@ -243,8 +295,8 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     body: c.body,
     user: { login: c.user, type: 'User' },
     created_at: c.createdAt,
-    updated_at: c.createdAt,
-    html_url: `${url}/${repo.owner}/${repo.name}/pull/${pullNumber}#issuecomment-${c.id}`,
+    updated_at: c.updatedAt ?? c.createdAt,
+    html_url: `${url}/${repo.owner}/${repo.name}/${repo.issues.some((i) => i.number === pullNumber) ? 'issues' : 'pull'}/${pullNumber}#issuecomment-${c.id}`,
     url: `${apiUrl}/repos/${repo.owner}/${repo.name}/issues/comments/${c.id}`,
   });
 
@@ -589,7 +641,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
         if (repo.pulls.some((pr) => pr.state === 'open' && pr.head.ref === headRef)) {
           return validationFailed({ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${repo.owner}:${headRef}.` });
         }
-        const number = repo.pulls.length + 1;
+        const number = nextIssueNumber(repo);
         const pr: FakePullRequest = {
           number,
           title,
@@ -655,7 +707,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
       permission: 'pull_requests',
       handle: async ({ repo, params }) => {
         const number = Number(params.number);
-        if (!repo.pulls.some((p) => p.number === number)) return notFound();
+        if (!isIssueOrPull(repo, number)) return notFound();
         return { status: 200, body: (repo.issueComments.get(number) ?? []).map((c) => issueCommentJson(repo, number, c)) };
       },
     },
@@ -666,11 +718,68 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
       permission: 'pull_requests',
       handle: async ({ repo, params, body, credential }) => {
         const number = Number(params.number);
-        if (!repo.pulls.some((p) => p.number === number)) return notFound();
+        if (!isIssueOrPull(repo, number)) return notFound();
         const text = field(body, 'body');
         if (typeof text !== 'string' || text === '') return validationFailed({ resource: 'IssueComment', field: 'body', code: 'missing_field' });
         const user = credential.kind === 'installation' && app !== undefined ? app.botIdentity.name : repo.owner;
         return { status: 201, body: issueCommentJson(repo, number, addIssueComment(repo, number, text, user)) };
+      },
+    },
+    {
+      method: 'PATCH',
+      pattern: /^\/issues\/comments\/(?<id>\d+)$/,
+      permission: 'pull_requests',
+      handle: async ({ repo, params, body }) => {
+        const found = findIssueComment(repo, Number(params.id));
+        if (found === undefined) return notFound();
+        const text = field(body, 'body');
+        if (typeof text !== 'string' || text === '') return validationFailed({ resource: 'IssueComment', field: 'body', code: 'missing_field' });
+        found.comment.body = text;
+        found.comment.updatedAt = new Date().toISOString();
+        return { status: 200, body: issueCommentJson(repo, found.number, found.comment) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/issues\/(?:(?<number>\d+)|comments\/(?<id>\d+))\/reactions$/,
+      permission: 'pull_requests',
+      handle: async ({ repo, params, body, credential }) => {
+        const content = field(body, 'content');
+        const allowed = ['+1', '-1', 'laugh', 'confused', 'heart', 'hooray', 'rocket', 'eyes'];
+        if (typeof content !== 'string' || !allowed.includes(content)) return validationFailed({ resource: 'Reaction', field: 'content', code: 'invalid' });
+        let target: FakeReaction['target'];
+        if (params.number !== undefined) {
+          if (!isIssueOrPull(repo, Number(params.number))) return notFound();
+          target = { kind: 'issue', number: Number(params.number) };
+        } else {
+          if (findIssueComment(repo, Number(params.id)) === undefined) return notFound();
+          target = { kind: 'comment', id: Number(params.id) };
+        }
+        const user = actingUser(repo, credential);
+        const same = (r: FakeReaction) => r.user === user && r.content === content && JSON.stringify(r.target) === JSON.stringify(target);
+        // Like GitHub: the same user's same reaction again is answered 200 with the existing one.
+        const existing = repo.reactions.find(same);
+        if (existing === undefined) repo.reactions.push({ target, content, user });
+        return { status: existing === undefined ? 201 : 200, body: { id: repo.reactions.findIndex(same) + 1, content, user: { login: user, type: 'User' } } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/collaborators\/(?<login>[^/]+)\/permission$/,
+      permission: 'metadata',
+      handle: async ({ repo, params }) => {
+        const login = params.login ?? '';
+        const role = repo.roles.get(login.toLowerCase()) ?? (login.toLowerCase() === repo.owner.toLowerCase() ? 'admin' : 'none');
+        // `permission` is the legacy name of the role: maintain counts as write, triage as read.
+        const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
+        return {
+          status: 200,
+          body: {
+            permission,
+            role_name: role,
+            user: { login, type: 'User', permissions: { admin: role === 'admin', maintain: role === 'admin' || role === 'maintain', push: permission === 'admin' || permission === 'write', triage: role !== 'none' && role !== 'read', pull: role !== 'none' } },
+          },
+        };
       },
     },
     {
@@ -974,6 +1083,9 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
         defaultBranch,
         pulls: [],
         issueComments: new Map(),
+        issues: [],
+        reactions: [],
+        roles: new Map(),
         reviewComments: new Map(),
       };
       await runGit(dir, ['init', '--bare', '--quiet', `--initial-branch=${defaultBranch}`]);
@@ -1005,7 +1117,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
       mustPull(owner, name, pullNumber).head.repo = { ...head };
     },
     addIssueComment(owner, name, pullNumber, comment) {
-      mustPull(owner, name, pullNumber);
+      if (!isIssueOrPull(mustRepo(owner, name), pullNumber)) throw new Error(`fake repository ${owner}/${name} has no issue or pull request ${pullNumber}`);
       return addIssueComment(mustRepo(owner, name), pullNumber, comment.body, comment.user ?? 'octocat');
     },
     addReviewComment(owner, name, pullNumber, comment) {
@@ -1023,6 +1135,17 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
       return { ...created };
     },
     issueComments: (owner, name, pullNumber) => (mustRepo(owner, name).issueComments.get(pullNumber) ?? []).map((c) => ({ ...c })),
+    createIssue(owner, name, issue) {
+      const repo = mustRepo(owner, name);
+      const number = nextIssueNumber(repo);
+      repo.issues.push({ number, title: issue.title, body: issue.body ?? '', user: issue.user ?? 'octocat', htmlUrl: `${url}/${repo.owner}/${repo.name}/issues/${number}` });
+      return number;
+    },
+    issues: (owner, name) => mustRepo(owner, name).issues.map((i) => ({ ...i })),
+    reactions: (owner, name) => mustRepo(owner, name).reactions.map((r) => ({ ...r, target: { ...r.target } })),
+    setRole(owner, name, login, role) {
+      mustRepo(owner, name).roles.set(login.toLowerCase(), role);
+    },
     failNext(method, pathPattern, status, times = 1, response = {}) {
       faults.push({ method: method.toUpperCase(), pattern: pathPattern, status, remaining: times, response });
     },
