@@ -87,3 +87,15 @@ export async function readChanges(
   }
   return files;
 }
+
+/** Whether the checkout's tree differs from the base commit (whatever the agent did to the history). */
+export async function hasChanges(sandbox: Sandbox, repoDir: string, baseSha: string, limits: ChangeLimits, signal: AbortSignal): Promise<boolean> {
+  const git = (args: string[]) => sandbox.exec(['git', ...args], { cwd: repoDir, timeoutMs: limits.commandTimeoutMs, signal });
+  const added = await git(['add', '--all']);
+  const diff = added.exitCode === 0 && !added.timedOut ? await git(['diff', '--cached', '--quiet', baseSha]) : added;
+  // --quiet: 0 for no difference, 1 for a difference; anything else is git failing.
+  if (diff.timedOut || (diff.exitCode !== 0 && diff.exitCode !== 1)) {
+    throw new AppError('sandbox_failed', `git failed in the sandbox: ${diff.stderr.trim().slice(0, 500)}`);
+  }
+  return diff.exitCode === 1;
+}

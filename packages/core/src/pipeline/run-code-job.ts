@@ -1,5 +1,6 @@
 import type { CodeJobData, JobResult, Usage } from '@tinyb/contracts';
 import { AppError, throwIfAborted } from '../errors.js';
+import type { CheckRunner } from '../ports/check-runner.js';
 import type { CodingAgent } from '../ports/coding-agent.js';
 import type { GitHost, RepoCoordinates } from '../ports/git-host.js';
 import type { ModelAccess, ModelEndpoint } from '../ports/model-access.js';
@@ -9,7 +10,8 @@ import type { StepContext } from '../ports/step-context.js';
 import { describePullRequest } from './describe-pull-request.js';
 import { branchMoved, followUpPrompt } from './follow-up.js';
 import { advanceFollowUpBranch, finishFollowUp, inspectFollowUp, summaryOfLandedCommit, type FollowUpCheckout } from './follow-up-steps.js';
-import { readChanges, type ChangeLimits } from './read-changes.js';
+import { hasChanges, readChanges, type ChangeLimits } from './read-changes.js';
+import { checkResultsOf, runChecksWithFixes } from './run-checks-with-fixes.js';
 import { runStep } from './run-step.js';
 import type { UsageMeter } from './usage-meter.js';
 
@@ -30,6 +32,11 @@ export interface PipelineDeps {
   redactor: Redactor;
   /** Where the API is reachable (PUBLIC_URL), for the events link in a follow-up's PR comment; unset: the API path alone. */
   publicUrl?: string;
+  /**
+   * The repository's checks, run after the agent; a failing check gives the agent up to `maxFixRounds` more runs.
+   * Unset: no checks.
+   */
+  checks?: { runner: CheckRunner; maxFixRounds: number };
 }
 
 export interface CodeJob {
@@ -77,14 +84,20 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: JobConte
       (r) => r.pr?.url ?? '');
     }
 
-    const agentRun = await runStep('run_agent', ctx, (stepCtx) =>
+    // Read before the agent runs, so the agent cannot choose the commands that judge its work.
+    const checkPlan = deps.checks
+      ? await deps.checks.runner.plan({ sandbox: box, repoDir, ...(job.data.checks ? { requested: job.data.checks } : {}) }, ctx.signal)
+      : undefined;
+
+    // Each run (the first, and every fix round) gets a model grant of its own; the job's meter carries the usage over.
+    const runAgent = (prompt: string, stepCtx: StepContext) =>
       withModelAccess(agent, job, deps, ctx, (modelEndpoint) =>
         agent.run(
           {
             sandbox: box,
             workdir: repoDir,
             scratchDir: `${box.workspaceDir}/scratch`,
-            prompt: checkout.followUp ? followUpPrompt(job.data.prompt, checkout.followUp.pr, checkout.followUp.comments) : job.data.prompt,
+            prompt,
             ...(job.data.model === undefined ? {} : { model: job.data.model }),
             timeoutMs: deps.limits.agentTimeoutMs,
             maxTurns: deps.limits.agentMaxTurns,
@@ -93,9 +106,20 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: JobConte
           },
           stepCtx,
         ),
-      ),
-    );
-    const usage = { usage: ctx.usage.total() };
+      );
+    const task = checkout.followUp ? followUpPrompt(job.data.prompt, checkout.followUp.pr, checkout.followUp.comments) : job.data.prompt;
+    const agentRun = await runStep('run_agent', ctx, (stepCtx) => runAgent(task, stepCtx));
+
+    // Checks judge a change: when the agent made none, there is nothing to check (nor to fix beyond the task).
+    const checks =
+      deps.checks && checkPlan && (await hasChanges(box, repoDir, checkout.baseSha, deps.limits, ctx.signal))
+        ? await runChecksWithFixes(
+            { runner: deps.checks.runner, plan: checkPlan, sandbox: box, repoDir, task, maxFixRounds: deps.checks.maxFixRounds, fix: runAgent },
+            ctx,
+          )
+        : undefined;
+    const checksFailed = checks !== undefined && !checks.passed;
+    const usageAndChecks = { usage: ctx.usage.total(), ...(checks ? { checks: checkResultsOf(checks) } : {}) };
 
     // A follow-up commits to the pull request's own branch; any other job to a branch of its own.
     const branch = checkout.followUp ? checkout.baseBranch : `${deps.branchPrefix}${job.id}`;
@@ -103,7 +127,7 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: JobConte
       const files = await readChanges(box, repoDir, checkout.baseSha, deps.limits, ctx.signal);
       if (files.length === 0) return null;
       // The summary is the agent's to write, and a hostile agent may put what it found in the sandbox there.
-      const { title, body, commitMessage } = deps.redactor.redactValue(describePullRequest(job, agentRun.summary, files));
+      const { title, body, commitMessage } = deps.redactor.redactValue(describePullRequest(job, agentRun.summary, files, checks));
       const sha = await deps.gitHost.createCommit(repo, { baseSha: checkout.baseSha, files, message: commitMessage }, ctx.signal);
       const filesChanged = files.map(({ path, change }) => ({ path, change }));
       await stepCtx.emit({ type: 'git.committed', sha, branch, filesChanged });
@@ -112,7 +136,7 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: JobConte
     }, (c) => (c ? `${c.filesChanged.length} file(s), ${c.sha.slice(0, 12)}` : 'no changes'));
 
     if (!commit) {
-      return { outcome: 'no_changes', filesChanged: [], summary: agentRun.summary, ...usage };
+      return { outcome: 'no_changes', filesChanged: [], summary: agentRun.summary, ...usageAndChecks };
     }
 
     const { followUp } = checkout;
@@ -127,7 +151,8 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: JobConte
     const pr = await runStep('open_pr', ctx, () =>
       deps.gitHost.openPullRequest(
         repo,
-        { branch, base: checkout.baseBranch, title: commit.title, body: commit.body, draft: job.data.draft },
+        // A pull request whose checks fail is a draft: it says so at the top, and nobody merges it by mistake.
+        { branch, base: checkout.baseBranch, title: commit.title, body: commit.body, draft: job.data.draft || checksFailed },
         ctx.signal,
       ),
     (p) => p.url);
@@ -138,7 +163,7 @@ export async function runCodeJob(job: CodeJob, deps: PipelineDeps, ctx: JobConte
       pr: { url: pr.url, number: pr.number, branch: pr.branch },
       filesChanged: commit.filesChanged,
       summary: agentRun.summary,
-      ...usage,
+      ...usageAndChecks,
     };
   } finally {
     if (sandbox) await destroySandbox(sandbox, ctx);
