@@ -4,7 +4,16 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { RedisJobEvents } from '@tinyb/events';
-import { CodeJobQueue, GitHubTriggerQueue, RedisSubmitRateLimiter, WorkerRegistry, createRedisConnection, waitForRedis } from '@tinyb/queue';
+import {
+  CodeJobQueue,
+  GitHubTriggerQueue,
+  RedisSubmitRateLimiter,
+  WorkerRegistry,
+  createRedisConnection,
+  keyPrefixFor,
+  redisTarget,
+  waitForRedis,
+} from '@tinyb/queue';
 import { RedactingJobEventPublisher, Redactor } from '@tinyb/core';
 import { createLogger, loadDotEnv, registerEnvSecrets, runMain } from '@tinyb/runtime';
 import { GitHubWebhookHandler } from '@tinyb/github-triggers';
@@ -25,12 +34,15 @@ runMain(async () => {
   // Fail fast: a request must answer 503 while Redis is away, not wait in ioredis' offline queue. The Queue
   // inside CodeJobQueue only adds and reads (BullMQ's "failing fast when Redis is down" pattern); the events'
   // subscriber is a duplicate, and its followers retry their reads until Redis is back.
-  const redis = createRedisConnection(env.REDIS_URL, logger, { failFastAfterMs: env.REDIS_COMMAND_TIMEOUT_MS });
+  // A single Redis, or a Redis Cluster with REDIS_CLUSTER_NODES (then the prefix carries a {hash tag}).
+  const target = redisTarget({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES, password: env.REDIS_PASSWORD });
+  const prefix = keyPrefixFor(target, env.REDIS_PREFIX);
+  const redis = createRedisConnection(target, logger, { failFastAfterMs: env.REDIS_COMMAND_TIMEOUT_MS });
   await waitForRedis(redis, env.REDIS_STARTUP_TIMEOUT_MS);
   // One BullMQ queue per known agent (plus the legacy single queue, for lookups and Bull Board).
   const queue = new CodeJobQueue({
     redis,
-    prefix: env.REDIS_PREFIX,
+    prefix,
     agents: env.KNOWN_AGENTS,
     attempts: env.JOB_ATTEMPTS,
     backoffDelayMs: env.JOB_BACKOFF_MS,
@@ -38,7 +50,7 @@ runMain(async () => {
   });
   // What the API publishes (`job.queued` carries the request's prompt) is redacted like the worker's events.
   const events = RedactingJobEventPublisher.around(
-    new RedisJobEvents({ redis, keyPrefix: env.REDIS_PREFIX, retentionMs: env.EVENTS_RETENTION_MS, logger }),
+    new RedisJobEvents({ redis, keyPrefix: prefix, retentionMs: env.EVENTS_RETENTION_MS, logger }),
     redactor,
   );
 
@@ -54,7 +66,7 @@ runMain(async () => {
 
   // GitHub as a trigger: the route verifies, deduplicates and enqueues; workers (which hold the GitHub
   // credentials) check the sender's access and do the rest.
-  const githubTriggers = env.GITHUB_WEBHOOK_SECRET ? new GitHubTriggerQueue({ redis, prefix: env.REDIS_PREFIX, logger }) : undefined;
+  const githubTriggers = env.GITHUB_WEBHOOK_SECRET ? new GitHubTriggerQueue({ redis, prefix, logger }) : undefined;
   const githubWebhooks =
     env.GITHUB_WEBHOOK_SECRET && githubTriggers
       ? new GitHubWebhookHandler({
@@ -80,11 +92,11 @@ runMain(async () => {
       maxActiveJobsPerTenant: env.MAX_ACTIVE_JOBS_PER_TENANT,
     },
     ...(env.RATE_LIMIT_SUBMITS_PER_MIN > 0
-      ? { rateLimiter: new RedisSubmitRateLimiter({ redis, prefix: env.REDIS_PREFIX, submitsPerMinute: env.RATE_LIMIT_SUBMITS_PER_MIN }) }
+      ? { rateLimiter: new RedisSubmitRateLimiter({ redis, prefix, submitsPerMinute: env.RATE_LIMIT_SUBMITS_PER_MIN }) }
       : {}),
     queue,
     events,
-    agents: new WorkerRegistry({ redis, prefix: env.REDIS_PREFIX, logger }),
+    agents: new WorkerRegistry({ redis, prefix, logger }),
     logger,
     adminRouter: board.getRouter(),
     ...(env.GITHUB_TOKEN ? { pullRequestPreflight: new GitHubPullRequestPreflight({ apiUrl: env.GITHUB_API_URL, token: env.GITHUB_TOKEN, logger }) } : {}),
