@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { Redactor } from '@tinyb/core';
+import { activeTraceIds } from './tracing.js';
 
 /**
  * Paths pino blanks out wherever they appear in a log line's fields. Redaction lives here, in the logger,
@@ -42,7 +43,8 @@ export function createLogger({ name, level = 'info', pretty = false, redactor, d
   const target = destination ?? (pretty ? pino.transport(PRETTY_TRANSPORT) : pino.destination({ dest: process.stdout.fd || 1 }));
   // Redacting the serialized line, not the log call's arguments, catches everything pino writes whatever its
   // source: child bindings (serialized once, at `child`), serializers' output, `err.message` and `err.stack`.
-  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, redactor ? redactingStream(target, redactor) : target);
+  // Every line written inside a span names its trace (traceId, spanId): logs and traces of a job join up.
+  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, mixin: activeTraceIds }, redactor ? redactingStream(target, redactor) : target);
 }
 
 const PRETTY_TRANSPORT = { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } };

@@ -12,6 +12,17 @@ export async function runStep<T>(
   fn: (stepCtx: StepContext) => Promise<T>,
   describe?: (value: T) => string | undefined,
 ): Promise<T> {
+  // The span holds the whole step, events included: what the step awaits (a model grant, say) finds it current.
+  if (ctx.spans) return ctx.spans.run(`step.${step}`, { 'tinyb.step': step, 'tinyb.job_id': ctx.jobId }, () => runReported(step, ctx, fn, describe));
+  return runReported(step, ctx, fn, describe);
+}
+
+async function runReported<T>(
+  step: Step,
+  ctx: StepContext,
+  fn: (stepCtx: StepContext) => Promise<T>,
+  describe?: (value: T) => string | undefined,
+): Promise<T> {
   const startedAt = performance.now();
   // Every log line of the step names it.
   const stepCtx: StepContext = { ...ctx, logger: ctx.logger.child({ step }) };

@@ -1,5 +1,6 @@
 import type { NewJobEvent } from '@tinyb/contracts';
 import type { Logger } from '../logger.js';
+import type { SpanRunner } from './telemetry.js';
 
 /** What every step gets: who it works for, how to report, and when to stop. */
 export interface StepContext {
@@ -9,4 +10,6 @@ export interface StepContext {
   signal: AbortSignal;
   /** Publishes a progress event; resolves once it is durably recorded. */
   emit(event: NewJobEvent): Promise<void>;
+  /** Traces each step as a span (`step.<name>`); absent when tracing is off. */
+  spans?: SpanRunner;
 }
