@@ -49,6 +49,8 @@ export const GitHubTriggerFollow = z.object({
   /** The issue or pull request the status comment is on. */
   issueNumber: positiveInt,
   statusCommentId: positiveInt,
+  /** The GitHub login who asked: the comment addresses them. */
+  requester: login,
   /** When following began: a job not over long after (its events expired, say) is given up on. */
   since: z.string(),
 });

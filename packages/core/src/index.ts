@@ -18,3 +18,5 @@ export * from './ports/submit-rate-limiter.js';
 export * from './rate-limited-error.js';
 export * from './ports/check-runner.js';
 export * from './pipeline/run-checks-with-fixes.js';
+export * from './ports/issue-tracker.js';
+export * from './triggers/index.js';

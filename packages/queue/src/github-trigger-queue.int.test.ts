@@ -53,7 +53,7 @@ describe('GitHubTriggerQueue and GitHubTriggerWorker (real Redis)', () => {
   });
 
   it('a follower that finds its job running looks again later without using attempts, until it is done', async () => {
-    const follow: GitHubTriggerFollow = { jobId: 'job-1', repo: { owner: 'acme', name: 'app' }, issueNumber: 4, statusCommentId: 9, since: new Date().toISOString() };
+    const follow: GitHubTriggerFollow = { jobId: 'job-1', repo: { owner: 'acme', name: 'app' }, issueNumber: 4, statusCommentId: 9, requester: 'alice', since: new Date().toISOString() };
     await queue.follow(follow, 0);
     await queue.follow(follow, 0); // a retried delivery task adds no second follower
     const looks: number[] = [];
