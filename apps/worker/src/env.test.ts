@@ -23,6 +23,10 @@ describe('loadWorkerEnv', () => {
       JOB_TIMEOUT_MS: 1_800_000,
       AGENT_TIMEOUT_MS: 1_200_000,
       AGENT_MAX_TURNS: 50,
+      CHECKS_ENABLED: true,
+      CHECK_TIMEOUT_MS: 600_000,
+      CHECKS_TOTAL_TIMEOUT_MS: 1_200_000,
+      CHECK_FIX_ROUNDS: 2,
       MAX_CHANGED_FILES: 500,
       MAX_CHANGE_BYTES: 50 * 1024 * 1024,
       BRANCH_PREFIX: 'tinyb/',
@@ -46,6 +50,9 @@ describe('loadWorkerEnv', () => {
         BRANCH_PREFIX: 'bots/tinyb-',
         ANTHROPIC_BASE_URL: 'http://127.0.0.1:9000',
         GITHUB_RETRIES: '0',
+        CHECKS_ENABLED: 'false',
+        CHECK_TIMEOUT_MS: '30000',
+        CHECK_FIX_ROUNDS: '0',
       }),
     ).toMatchObject({
       WORKER_CONCURRENCY: 8,
@@ -56,6 +63,9 @@ describe('loadWorkerEnv', () => {
       BRANCH_PREFIX: 'bots/tinyb-',
       ANTHROPIC_BASE_URL: 'http://127.0.0.1:9000',
       GITHUB_RETRIES: 0,
+      CHECKS_ENABLED: false,
+      CHECK_TIMEOUT_MS: 30_000,
+      CHECK_FIX_ROUNDS: 0,
     });
   });
 

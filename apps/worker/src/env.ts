@@ -19,6 +19,14 @@ const WorkerEnv = z
     JOB_TIMEOUT_MS: intFromEnv.positive().default(30 * 60_000),
     AGENT_TIMEOUT_MS: intFromEnv.positive().default(20 * 60_000),
     AGENT_MAX_TURNS: intFromEnv.min(1).max(500).default(50),
+    /**
+     * Checks before the pull request (see README): one check's time limit, one run of all checks' limit, and how
+     * many more agent runs a failing check gets (0: report only). CHECKS_ENABLED=false runs none.
+     */
+    CHECKS_ENABLED: booleanFromEnv.default(true),
+    CHECK_TIMEOUT_MS: intFromEnv.positive().default(10 * 60_000),
+    CHECKS_TOTAL_TIMEOUT_MS: intFromEnv.positive().default(20 * 60_000),
+    CHECK_FIX_ROUNDS: intFromEnv.min(0).max(10).default(2),
     /** Limits on what one job may change. */
     MAX_CHANGED_FILES: intFromEnv.positive().default(500),
     MAX_CHANGE_BYTES: intFromEnv.positive().default(50 * 1024 * 1024),

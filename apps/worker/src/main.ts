@@ -15,6 +15,7 @@ import {
 } from '@tinyb/queue';
 import { createLogger, loadDotEnv, registerEnvSecrets, runMain } from '@tinyb/runtime';
 import { BUILT_IN_AGENTS } from '@tinyb/contracts';
+import { SandboxCheckRunner } from '@tinyb/checks';
 import { Redactor } from '@tinyb/core';
 import { buildAgents, buildEgressProxy, buildGitHost, buildSandbox, createRuntimeDir } from './adapters.js';
 import { loadWorkerEnv } from './env.js';
@@ -96,6 +97,14 @@ runMain(async () => {
       modelAccess: modelAccess.access,
       branchPrefix: env.BRANCH_PREFIX,
       redactor,
+      ...(env.CHECKS_ENABLED
+        ? {
+            checks: {
+              runner: new SandboxCheckRunner({ checkTimeoutMs: env.CHECK_TIMEOUT_MS, totalTimeoutMs: env.CHECKS_TOTAL_TIMEOUT_MS }),
+              maxFixRounds: env.CHECK_FIX_ROUNDS,
+            },
+          }
+        : {}),
       limits: {
         agentTimeoutMs: env.AGENT_TIMEOUT_MS,
         agentMaxTurns: env.AGENT_MAX_TURNS,
