@@ -27,13 +27,14 @@ export interface RunChecksInput {
 
 /**
  * `run_checks`, then while a check fails (and a fix round is left, and the failure is the agent's to fix):
- * `fix_checks` (the agent gets the failures) and `run_checks` again. Undefined when there are no checks.
+ * `fix_checks` (the agent gets the failures) and `run_checks` again. Undefined, with no step, when there are no checks.
  * A failing check is a result, not an error: the caller decides what a failed report means.
  */
 export async function runChecksWithFixes(input: RunChecksInput, ctx: StepContext): Promise<ChecksReport | undefined> {
   const { plan } = input;
+  // Most repositories an agent touches may have none: say so in the log, and leave the job's events as they were.
   if (plan.checks.length === 0 && plan.problem === undefined) {
-    await runStep('run_checks', ctx, (stepCtx) => stepCtx.emit({ type: 'checks.started', commands: [], source: plan.source, round: 0 }), () => 'no checks found');
+    ctx.logger.info({ source: plan.source }, 'no checks found');
     return undefined;
   }
   let round = 0;
