@@ -10,11 +10,12 @@ import { FAKE_FILES, startFakeAnthropic, type FakeAnthropic } from '@tinyb/testk
 import { startFakeGemini, type FakeGemini } from '@tinyb/testkit/fake-gemini';
 import { startFakeGitHub, type FakeGitHub } from '@tinyb/testkit/fake-github';
 import { startFakeOpenAi, type FakeOpenAi } from '@tinyb/testkit/fake-openai';
+import { startFakeOpenAiResponses, type FakeOpenAiResponses } from '@tinyb/testkit/fake-openai-responses';
 import { RedisFixture } from '@tinyb/testkit/redis';
 
 /**
  * The same pipeline through every agent, and through GitHub App authentication: one worker offering all
- * three agents (each against its scripted fake), authenticated as an App that mints a token per job.
+ * four agents (each against its scripted fake), authenticated as an App that mints a token per job.
  */
 jest.setTimeout(120_000);
 
@@ -27,6 +28,7 @@ describe('end to end: every agent, GitHub App auth', () => {
   let anthropic: FakeAnthropic;
   let gemini: FakeGemini;
   let openai: FakeOpenAi;
+  let codex: FakeOpenAiResponses;
   let api: AppProcess;
   let worker: AppProcess;
   let sandboxRoot: string;
@@ -44,7 +46,7 @@ describe('end to end: every agent, GitHub App auth', () => {
       files: { 'README.md': `# App\n\n${FAKE_FILES.readmeOldLine}\n`, [FAKE_FILES.obsoletePath]: 'old\n' },
     });
     github.installApp('acme', 'app');
-    [anthropic, gemini, openai] = await Promise.all([startFakeAnthropic(), startFakeGemini(), startFakeOpenAi()]);
+    [anthropic, gemini, openai, codex] = await Promise.all([startFakeAnthropic(), startFakeGemini(), startFakeOpenAi(), startFakeOpenAiResponses()]);
     sandboxRoot = await mkdtemp(join(tmpdir(), 'tinyb-variants-'));
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
@@ -66,6 +68,10 @@ describe('end to end: every agent, GitHub App auth', () => {
       OPENAI_MODEL: 'fake-gpt',
       OPENAI_INPUT_USD_PER_MTOK: '1',
       OPENAI_OUTPUT_USD_PER_MTOK: '2',
+      CODEX_API_KEY: codex.apiKey,
+      CODEX_BASE_URL: codex.url,
+      CODEX_INPUT_USD_PER_MTOK: '1',
+      CODEX_OUTPUT_USD_PER_MTOK: '2',
       SANDBOX_ROOT: sandboxRoot,
       WORKER_CONCURRENCY: '3',
     });
@@ -77,10 +83,10 @@ describe('end to end: every agent, GitHub App auth', () => {
     for (const app of [api, worker]) {
       expect(app.output()).not.toContain(PAT);
       for (const minted of github.installationTokens()) expect(app.output()).not.toContain(minted.token);
-      for (const key of [anthropic.apiKey, gemini.apiKey, openai.apiKey]) expect(app.output()).not.toContain(key);
+      for (const key of [anthropic.apiKey, gemini.apiKey, openai.apiKey, codex.apiKey]) expect(app.output()).not.toContain(key);
     }
     expect(codes).toEqual([0, 0]);
-    await Promise.all([github?.close(), anthropic?.close(), gemini?.close(), openai?.close()]);
+    await Promise.all([github?.close(), anthropic?.close(), gemini?.close(), openai?.close(), codex?.close()]);
     await rm(sandboxRoot, { recursive: true, force: true });
     await fixture.cleanup();
   });
@@ -104,10 +110,11 @@ describe('end to end: every agent, GitHub App auth', () => {
       ['claude-code', 1],
       ['gemini', 1],
       ['openai', 1],
+      ['codex', 1],
     ]);
   });
 
-  it.each(['claude-code', 'gemini', 'openai'])('%s: opens a PR with the edit, reporting usage', async (agent) => {
+  it.each(['claude-code', 'gemini', 'openai', 'codex'])('%s: opens a PR with the edit, reporting usage', async (agent) => {
     const { id, events } = await runJob({ agent, prompt: '[scenario:edit] Mark the README as edited', requested_by: '@hubot' });
     const last = events.at(-1)!;
     if (last.type !== 'job.succeeded') throw new Error(`job ended ${JSON.stringify(last)}`);
@@ -129,7 +136,7 @@ describe('end to end: every agent, GitHub App auth', () => {
   });
 
   it('mints one token per job for the one repository with only contents and pull_requests write', () => {
-    expect(github.accessTokenRequests.length).toBeGreaterThanOrEqual(3);
+    expect(github.accessTokenRequests.length).toBeGreaterThanOrEqual(4);
     for (const request of github.accessTokenRequests) {
       expect(request).toMatchObject({ repositories: ['app'], permissions: { contents: 'write', pull_requests: 'write' } });
     }
@@ -141,6 +148,7 @@ describe('end to end: every agent, GitHub App auth', () => {
     ['claude-code', () => anthropic.requests.map((r) => r.rawBody)],
     ['gemini', () => gemini.requests.map((r) => r.rawBody)],
     ['openai', () => openai.requests.map((r) => r.rawBody)],
+    ['codex', () => codex.requests.map((r) => r.rawBody)],
   ] as const)('%s: the sandbox holds no GitHub credential and no model key, and cannot reach Redis', async (agent, seen) => {
     const before = seen().length;
     const { events } = await runJob({ agent, prompt: '[scenario:env-probe] Show the environment' });
@@ -151,11 +159,11 @@ describe('end to end: every agent, GitHub App auth', () => {
     for (const minted of github.installationTokens()) expect(sent).not.toContain(minted.token);
     // Token-shaped strings (the probe's own grep pattern names the prefixes, so a bare prefix proves nothing).
     expect(sent).not.toMatch(/gh[pousr]_[A-Za-z0-9]{20,}|x-access-token|extraheader/i);
-    for (const key of [anthropic.apiKey, gemini.apiKey, openai.apiKey]) expect(sent).not.toContain(key);
+    for (const key of [anthropic.apiKey, gemini.apiKey, openai.apiKey, codex.apiKey]) expect(sent).not.toContain(key);
     expect(sent).toContain('redis-probe-exit=1');
     // The CLI agents hold only their attempt's gateway token; the openai loop runs in the worker and gives none.
     if (agent !== 'openai') expect(sent).toMatch(/_API_KEY=tbgw_/);
-    for (const event of events) for (const key of [anthropic.apiKey, gemini.apiKey, openai.apiKey]) expect(JSON.stringify(event)).not.toContain(key);
+    for (const event of events) for (const key of [anthropic.apiKey, gemini.apiKey, openai.apiKey, codex.apiKey]) expect(JSON.stringify(event)).not.toContain(key);
     expect(await readdir(sandboxRoot)).toEqual([]);
   });
 
@@ -165,5 +173,7 @@ describe('end to end: every agent, GitHub App auth', () => {
     expect(gemini.requests.length).toBeGreaterThan(0);
     for (const r of gemini.requests) expect(r.headers['x-goog-api-key']).toBe(gemini.apiKey);
     for (const r of openai.requests) expect(r.headers.authorization).toBe(`Bearer ${openai.apiKey}`);
+    expect(codex.requests.length).toBeGreaterThan(0);
+    for (const r of codex.requests) expect(r.headers.authorization).toBe(`Bearer ${codex.apiKey}`);
   });
 });
