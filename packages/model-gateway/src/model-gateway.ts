@@ -31,7 +31,17 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import type { Usage } from '@tinyb/contracts';
-import { AppError, abortReason, type Logger, type ModelAccess, type ModelAccessGrant, type ModelAccessRequest, type ModelEndpoint, type ModelProvider } from '@tinyb/core';
+import {
+  AppError,
+  abortReason,
+  type Logger,
+  type ModelAccess,
+  type ModelAccessGrant,
+  type ModelAccessRequest,
+  type ModelCallObserver,
+  type ModelEndpoint,
+  type ModelProvider,
+} from '@tinyb/core';
 import { CallUsageReader } from './call-usage-reader.js';
 import { endToEndHeaders, responseHeaders } from './forwarded-headers.js';
 import { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_KEYS, PROVIDER_PROFILES, isRecord, type GatewayRefusal, type ProviderProfile, type TokenCounts } from './provider-profiles.js';
@@ -80,6 +90,8 @@ export interface ModelGatewayOptions {
   upstreamBodyTimeoutMs?: number;
   /** How long a client may take to send a whole request (headers and body). Default 60 s. */
   clientRequestTimeoutMs?: number;
+  /** Sees every upstream call (metrics, a span per call); absent: nothing is recorded. */
+  observer?: ModelCallObserver;
 }
 
 export interface ModelGatewayListenOptions {
@@ -158,6 +170,8 @@ export class ModelGateway implements ModelAccess {
     const grant = new LiveGrant(req, this.log.child({ jobId: req.jobId, attempt: req.attempt }), {
       endpoint: (provider) => this.endpointFor(provider, token),
       forget: () => this.grants.delete(tokenHash),
+      // Opened here, in the attempt's own async context, so each call's span is a child of the asking step.
+      calls: this.opts.observer?.grantOpened({ jobId: req.jobId, attempt: req.attempt }),
     });
     this.grants.set(tokenHash, grant);
     return grant;
@@ -311,6 +325,7 @@ export class ModelGateway implements ModelAccess {
     // Responses streams always end with their usage, and the API refuses `stream_options.include_usage`.
     const forwardedBody = profile.provider === 'openai' && c.path === '/chat/completions' ? withStreamUsage(body) : body;
 
+    const callEnded = grant.observer?.callStarted({ provider: profile.provider, method: req.method ?? '', path: c.path });
     let upstream: Dispatcher.ResponseData;
     try {
       upstream = await request(target, {
@@ -321,8 +336,9 @@ export class ModelGateway implements ModelAccess {
         dispatcher: this.dispatcher,
       });
     } catch (err) {
-      if (signal.aborted) return this.refuseAborted(c, signal);
       const timedOut = err instanceof undiciErrors.HeadersTimeoutError;
+      callEnded?.({ outcome: signal.aborted ? 'aborted' : timedOut ? 'timeout' : 'unreachable', durationMs: Date.now() - startedAt });
+      if (signal.aborted) return this.refuseAborted(c, signal);
       grant.log.warn({ provider: profile.provider, path: c.path, err: errorText(err) }, 'upstream model API unreachable');
       return c.refuse(timedOut ? 'upstream_timeout' : 'upstream_unreachable', timedOut ? 'the model API did not answer in time' : 'the model API is unreachable');
     }
@@ -349,6 +365,7 @@ export class ModelGateway implements ModelAccess {
         { provider: profile.provider, path: c.path, status: upstream.statusCode, outcome, ms: Date.now() - startedAt, ...(counts ?? {}) },
         'model call forwarded',
       );
+      callEnded?.({ status: upstream.statusCode, outcome, durationMs: Date.now() - startedAt, ...(counts ?? {}) });
       if (counts) await grant.recordCall(counts, this.costOf(profile.provider, counts));
     }
   }
@@ -407,13 +424,21 @@ class LiveGrant implements ModelAccessGrant {
   constructor(
     private readonly req: ModelAccessRequest,
     readonly log: Logger,
-    private readonly gateway: { endpoint(provider: ModelProvider): ModelEndpoint; forget(): void },
+    private readonly gateway: {
+      endpoint(provider: ModelProvider): ModelEndpoint;
+      forget(): void;
+      calls: ReturnType<ModelCallObserver['grantOpened']> | undefined;
+    },
   ) {
     req.signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
   get usage() {
     return this.req.usage;
+  }
+
+  get observer() {
+    return this.gateway.calls;
   }
 
   endpoint(provider: ModelProvider): ModelEndpoint {
