@@ -20,6 +20,11 @@ export interface GitHubAppCredentialsOptions extends GitHubOctokitSettings {
    * worker registers it with its redactor (`redactor.add`), so the token is removed from events and logs.
    */
   onToken?: (token: string) => void;
+  /**
+   * What each installation token asks for: INSTALLATION_TOKEN_PERMISSIONS (a code job's) unless given. The
+   * GitHub triggers ask for `issues` and `pull_requests` instead: they comment and react, and never push.
+   */
+  permissions?: Readonly<Record<string, 'read' | 'write'>>;
 }
 
 /**
@@ -53,13 +58,15 @@ export class GitHubAppCredentials implements GitHubCredentials {
   private readonly refreshBeforeExpiryMs: number;
   private readonly logger: Logger;
   private readonly onToken: (token: string) => void;
+  private readonly permissions: Readonly<Record<string, 'read' | 'write'>>;
   private readonly cacheByJob = new WeakMap<AbortSignal, Map<string, CachedToken>>();
   /** Tokens GitHub refused, by repo; bounded by how many tokens are ever refused, which is rare. */
   private readonly refused = new Set<string>();
 
   constructor(opts: GitHubAppCredentialsOptions) {
-    const { appId, privateKey, refreshBeforeExpiryMs, onToken, ...settings } = opts;
+    const { appId, privateKey, refreshBeforeExpiryMs, onToken, permissions, ...settings } = opts;
     this.onToken = onToken ?? (() => undefined);
+    this.permissions = permissions ?? INSTALLATION_TOKEN_PERMISSIONS;
     this.appId = String(appId);
     if (!/^\d+$/.test(this.appId)) throw new Error('GitHub App id (GITHUB_APP_ID) must be a number');
     // Checked here so a broken key stops the worker at start, not each job at its first GitHub call.
@@ -121,7 +128,7 @@ export class GitHubAppCredentials implements GitHubCredentials {
       ({ data } = await this.appOctokit.rest.apps.createInstallationAccessToken({
         installation_id: installationId,
         repositories: [repo.name],
-        permissions: { ...INSTALLATION_TOKEN_PERMISSIONS },
+        permissions: { ...this.permissions },
         request: { signal },
       }));
     } catch (err) {
@@ -130,7 +137,7 @@ export class GitHubAppCredentials implements GitHubCredentials {
         throw new AppError(
           'repo_access_denied',
           redactSecrets(
-            `GitHub App ${this.appId} could not get a token for ${where} with contents:write and pull_requests:write (HTTP ${http.status}: ${http.message}): grant the app these permissions and accept them on the installation`,
+            `GitHub App ${this.appId} could not get a token for ${where} with ${describePermissions(this.permissions)} (HTTP ${http.status}: ${http.message}): grant the app these permissions and accept them on the installation`,
             [],
           ),
         );
@@ -158,6 +165,12 @@ export class GitHubAppCredentials implements GitHubCredentials {
     }
     return toGitHostError(err, { operation, signal, secrets: [] });
   }
+}
+
+function describePermissions(permissions: Readonly<Record<string, string>>): string {
+  return Object.entries(permissions)
+    .map(([name, level]) => `${name}:${level}`)
+    .join(' and ');
 }
 
 function repoKey(repo: RepoCoordinates): string {

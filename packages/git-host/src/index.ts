@@ -1,4 +1,5 @@
 export { GitHubHost, type CommitAuthor, type GitHubHostOptions } from './github-host.js';
+export { GitHubIssueTracker, type GitHubIssueTrackerOptions } from './github-issue-tracker.js';
 export {
   createGitHubOctokit,
   type GitHubAppIdentity,
