@@ -28,6 +28,29 @@ export const FAKE_FILES = {
   plantedSecretsPath: '.env.local',
 } as const;
 
+/**
+ * A repository whose checks fail until greet.js is fixed, for the checks-before-the-PR scenarios: `npm test` runs
+ * test.js, which prints `failureText` (and the wrong greeting) and exits 1 while greet.js is broken.
+ */
+export const FAKE_CHECKS_REPO = {
+  files: {
+    'package.json': `${JSON.stringify({ name: 'greeter', version: '1.0.0', private: true, scripts: { test: 'node test.js' } }, null, 2)}\n`,
+    'greet.js': "module.exports = () => 'Helo, world';\n",
+    'test.js':
+      "const got = require('./greet.js')();\n" +
+      "if (got !== 'Hello, world') {\n" +
+      "  console.error(`GREETING CHECK FAILED: expected \"Hello, world\", got \"${got}\"`);\n" +
+      '  process.exit(1);\n' +
+      '}\n' +
+      "console.log('greeting ok');\n",
+  },
+  failureText: 'GREETING CHECK FAILED',
+  greetPath: 'greet.js',
+  fixedGreet: "module.exports = () => 'Hello, world';\n",
+  /** What `checks-unfixable` writes in each fix round instead of fixing anything. */
+  attemptPath: 'ATTEMPT.md',
+} as const;
+
 /** Tokens reported per model call (message_start input, message_delta output). */
 export const FAKE_USAGE_PER_CALL = { inputTokens: 100, outputTokens: 20 } as const;
 
@@ -56,7 +79,14 @@ interface Turn {
  * then sends nothing more until the client goes away: for proving that a proxy passes bytes on as they come and
  * that cutting a call reaches the model API.
  */
-type Scenario = ModelScenario<Turn, string, { errorType: string }> | { kind: 'stall' };
+type Scenario =
+  | ModelScenario<Turn, string, { errorType: string }>
+  | { kind: 'stall' }
+  /**
+   * Plays `onFailure` when the first user message holds `failureText` (a fix round's prompt quotes the failed
+   * check's output, and the task with its tag), `otherwise` before: a fix round is a new CLI run with a new prompt.
+   */
+  | { kind: 'check-fix'; failureText: string; otherwise: string; onFailure: string };
 
 const abs = (cwd: string, file: string) => `${cwd.replace(/\/+$/, '')}/${file}`;
 
@@ -158,6 +188,29 @@ const SCENARIOS: Record<string, Scenario> = {
     turn: (_cwd, n) => ({ text: `Looping, round ${n}.`, tool: { name: 'Bash', input: { command: `echo round-${n}`, description: 'Loop' } } }),
   },
   stall: { kind: 'stall' },
+  // Checks before the PR (FAKE_CHECKS_REPO): the first run adds HELLO.md, leaving the failing check as it is.
+  'checks-fixable': { kind: 'check-fix', failureText: FAKE_CHECKS_REPO.failureText, otherwise: 'write', onFailure: 'checks-fix-greeting' },
+  'checks-unfixable': { kind: 'check-fix', failureText: FAKE_CHECKS_REPO.failureText, otherwise: 'write', onFailure: 'checks-fail-again' },
+  'checks-fix-greeting': {
+    kind: 'script',
+    turns: (cwd) => [
+      {
+        text: 'The greeting is misspelled; fixing it.',
+        tool: { name: 'Write', input: { file_path: abs(cwd, FAKE_CHECKS_REPO.greetPath), content: FAKE_CHECKS_REPO.fixedGreet } },
+      },
+      { text: 'Fixed greet.js.' },
+    ],
+  },
+  'checks-fail-again': {
+    kind: 'script',
+    turns: (cwd) => [
+      {
+        text: 'I cannot see what is wrong; writing down what I tried.',
+        tool: { name: 'Write', input: { file_path: abs(cwd, FAKE_CHECKS_REPO.attemptPath), content: 'Tried, and failed, to fix the checks.\n' } },
+      },
+      { text: 'Could not fix the failing check.' },
+    ],
+  },
   http500: { kind: 'error', status: 500, errorType: 'api_error' },
   http401: { kind: 'error', status: 401, errorType: 'authentication_error' },
   http529: { kind: 'error', status: 529, errorType: 'overloaded_error' },
@@ -204,8 +257,9 @@ export async function startFakeAnthropic(opts: { apiKey?: string; oauthToken?: s
       sendJson(res, 401, errorBody('authentication_error', refused));
       return;
     }
-    const scenario = SCENARIOS[scenarioName];
-    if (!scenario) {
+    const tagged = SCENARIOS[scenarioName];
+    const scenario = tagged?.kind === 'check-fix' ? SCENARIOS[firstUserTexts(body).some((t) => t.includes(tagged.failureText)) ? tagged.onFailure : tagged.otherwise] : tagged;
+    if (!scenario || scenario.kind === 'check-fix') {
       sendJson(res, 400, errorBody('invalid_request_error', `unknown scenario ${scenarioName}`));
       return;
     }
@@ -293,8 +347,13 @@ function errorBody(type: string, message: string): object {
 /** Only the first user message counts: tool results later on may echo anything, tags included. */
 function scenarioOf(body: unknown): string {
   if (!isRecord(body) || !Array.isArray(body.messages)) return 'write';
+  return scenarioIn(firstUserTexts(body));
+}
+
+function firstUserTexts(body: unknown): string[] {
+  if (!isRecord(body) || !Array.isArray(body.messages)) return [];
   const first: unknown = body.messages.find((m) => isRecord(m) && m.role === 'user');
-  return scenarioIn(isRecord(first) ? textsOf(first.content) : []);
+  return isRecord(first) ? textsOf(first.content) : [];
 }
 
 function workingDirOf(body: unknown): string | undefined {
