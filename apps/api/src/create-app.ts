@@ -25,6 +25,9 @@ import { gaugeFamily } from './prometheus.js';
 import { jobIdParam, jobListQuery, lastEventId, parseBody } from './request-input.js';
 import { openSse } from './sse.js';
 import { toJobData } from './to-job-data.js';
+import { resolveFollowUp } from './follow-up-request.js';
+import type { PullRequestPreflight } from './github-pull-request-preflight.js';
+import { webConsole } from './web-console.js';
 import { githubWebhookRoute } from './github-webhook-route.js';
 import { buildOpenApiDocument } from './openapi-document.js';
 import { renderReferencePage } from './openapi-reference-page.js';
@@ -62,6 +65,11 @@ export interface ApiDeps {
   logger: Logger;
   /** Bull Board, built by main.ts from the BullMQ queue. */
   adminRouter?: Router;
+  /**
+   * Read access to GitHub for follow-ups (GITHUB_TOKEN on the API): a closed or fork PR is refused at submit time
+   * and the head pinned. Absent, follow-ups are judged by the worker only (the job fails with the same codes).
+   */
+  pullRequestPreflight?: PullRequestPreflight;
   /** `POST /webhooks/github`, built by main.ts when GITHUB_WEBHOOK_SECRET is set; absent, the route does not exist (404). */
   githubWebhooks?: GitHubWebhookHandler;
 }
@@ -157,7 +165,13 @@ export function createApp(deps: ApiDeps): Express {
   /** Validates a request, turns it into job data and enqueues it with `job.queued` recorded first. */
   const submit = async (req: Request, res: Response, body: CodeJobRequest) => {
     const principal = principalOf(res);
-    const data = { ...toJobData(body, jobDefaults), tenant: principal.tenant };
+    const followUp = await resolveFollowUp(body, {
+      githubUrl: config.githubUrl,
+      visibleStatus: (id) => visibleStatus(res, id),
+      ...(deps.pullRequestPreflight ? { preflight: deps.pullRequestPreflight } : {}),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const data = { ...toJobData(body, jobDefaults, followUp), tenant: principal.tenant };
     const idempotencyKey = req.get('Idempotency-Key');
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new AppError('invalid_request', 'Idempotency-Key must be 1-255 visible ASCII characters');

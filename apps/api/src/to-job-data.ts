@@ -1,5 +1,6 @@
 import { RepoUrlError, parseRepoUrl, type CodeJobData, type CodeJobRequest } from '@tinyb/contracts';
 import { AppError } from '@tinyb/core';
+import type { ResolvedFollowUp } from './follow-up-request.js';
 
 /** What of the API's configuration shapes a job. */
 export interface JobDefaults {
@@ -14,10 +15,11 @@ export interface JobDefaults {
  * checked against the agents this deployment knows, defaults applied. Every refusal is a 400 with a clear
  * code. A known agent no live worker has is accepted: its job waits in the agent's queue for one.
  */
-export function toJobData(body: CodeJobRequest, config: JobDefaults): CodeJobData {
+export function toJobData(body: CodeJobRequest, config: JobDefaults, followUp?: ResolvedFollowUp): CodeJobData {
   let repo;
   try {
-    repo = parseRepoUrl(body.repo_url, config.githubUrl);
+    // A follow-up's repository is its pull request's (resolveFollowUp checked that repo_url, if any, agrees).
+    repo = followUp?.repo ?? parseRepoUrl(body.repo_url ?? '', config.githubUrl);
   } catch (err) {
     if (err instanceof RepoUrlError) throw new AppError('invalid_repo_url', err.message);
     throw err;
@@ -40,6 +42,7 @@ export function toJobData(body: CodeJobRequest, config: JobDefaults): CodeJobDat
     ...(body.base_branch === undefined ? {} : { baseBranch: body.base_branch }),
     ...(body.requested_by === undefined ? {} : { requestedBy: body.requested_by }),
     ...(Object.keys(budget).length === 0 ? {} : { budget }),
+    ...(followUp === undefined ? {} : { followUp: followUp.target }),
     ...(body.checks === undefined ? {} : { checks: body.checks }),
   };
 }

@@ -45,7 +45,7 @@ export function formatEvent(event: JobEvent): string {
       case 'git.committed':
         return `committed ${event.sha.slice(0, 12)} (${event.filesChanged.length} file(s))`;
       case 'pr.created':
-        return `pull request ${event.reused ? 'reused' : 'opened'}: ${event.url}`;
+        return `pull request ${event.followUp ? 'updated' : event.reused ? 'reused' : 'opened'}: ${event.url}`;
       case 'job.succeeded':
         return event.result.pr
           ? `succeeded: ${event.result.pr.url}`

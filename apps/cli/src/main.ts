@@ -10,6 +10,8 @@ const USAGE = `tinyb: submit prompts to Tiny Backspace and follow them.
 
 Usage:
   tinyb submit --repo <url> --prompt <text> [--agent <name>] [--model <m>] [--base <branch>] [--draft] [--detach]
+  tinyb submit --pr <pull-request-url> --prompt <text> [--agent <name>] [--model <m>] [--detach]
+  tinyb submit --parent <job-id> --prompt <text> ...   (a follow-up on that job's pull request)
   tinyb follow <job-id> [--after <event-id>]
   tinyb status <job-id>
   tinyb cancel <job-id>
@@ -34,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       cursor: { type: 'string' },
       repo: { type: 'string' },
+      pr: { type: 'string' },
+      parent: { type: 'string' },
       prompt: { type: 'string' },
       agent: { type: 'string' },
       model: { type: 'string' },
@@ -79,12 +83,14 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'submit': {
-      if (!values.repo || !values.prompt) {
-        process.stderr.write('tinyb submit needs --repo and --prompt\n');
+      if ((!values.repo && !values.pr && !values.parent) || !values.prompt) {
+        process.stderr.write('tinyb submit needs --repo (or --pr, or --parent for a follow-up) and --prompt\n');
         return 2;
       }
       const job = await client.submit({
-        repo_url: values.repo,
+        ...(values.repo ? { repo_url: values.repo } : {}),
+        ...(values.pr ? { pr_url: values.pr } : {}),
+        ...(values.parent ? { parent_job_id: values.parent } : {}),
         prompt: values.prompt,
         ...(values.agent ? { agent: values.agent } : {}),
         ...(values.model ? { model: values.model } : {}),
