@@ -4,3 +4,7 @@ export * from './env-schemas.js';
 export * from './load-dot-env.js';
 export * from './register-env-secrets.js';
 export * from './tracing.js';
+export * from './worker-metrics.js';
+export * from './api-metrics.js';
+export * from './metrics-server.js';
+export * from './observability-env.js';
