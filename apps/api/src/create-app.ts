@@ -31,7 +31,6 @@ import { webConsole } from './web-console.js';
 import { githubWebhookRoute } from './github-webhook-route.js';
 import { buildOpenApiDocument } from './openapi-document.js';
 import { renderReferencePage } from './openapi-reference-page.js';
-import { webConsole } from './web-console.js';
 
 export interface ApiConfig {
   name: string;
