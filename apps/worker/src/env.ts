@@ -34,6 +34,11 @@ const WorkerEnv = z
     JOB_MAX_COST_USD: z.coerce.number().positive().optional(),
     JOB_MAX_TOKENS: intFromEnv.positive().optional(),
     BRANCH_PREFIX: z.string().regex(/^[A-Za-z0-9._\/-]*$/).default('tinyb/'),
+    /**
+     * Where users reach the API (e.g. `https://tinyb.example.com`): a follow-up's PR comment links the job's events
+     * under it. Unset, the comment gives the API path alone.
+     */
+    PUBLIC_URL: z.string().url().optional(),
 
     SANDBOX_PROVIDER: z.enum(['local', 'daytona']).default('local'),
     SANDBOX_ROOT: z.string().optional(),

@@ -97,6 +97,7 @@ runMain(async () => {
       modelAccess: modelAccess.access,
       branchPrefix: env.BRANCH_PREFIX,
       redactor,
+      ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
       ...(env.CHECKS_ENABLED
         ? {
             checks: {
