@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveClaudeExecutable, resolveGeminiCli } from '@tinyb/agents';
+import { resolveClaudeExecutable, resolveCodexExecutable, resolveGeminiCli } from '@tinyb/agents';
 import { TinyBackspaceClient, sseMessages } from '@tinyb/client';
 import type { JobEvent } from '@tinyb/contracts';
 import { freePort, startApp, waitForHttp, type AppProcess } from '@tinyb/testkit/app-process';
@@ -10,12 +10,13 @@ import { FAKE_FILES, startFakeAnthropic, type FakeAnthropic } from '@tinyb/testk
 import { startFakeDaytona, type FakeDaytona } from '@tinyb/testkit/fake-daytona';
 import { startFakeGemini, type FakeGemini } from '@tinyb/testkit/fake-gemini';
 import { startFakeGitHub, type FakeGitHub } from '@tinyb/testkit/fake-github';
+import { startFakeOpenAiResponses, type FakeOpenAiResponses } from '@tinyb/testkit/fake-openai-responses';
 import { RedisFixture } from '@tinyb/testkit/redis';
 
 /**
  * The same pipeline with SANDBOX_PROVIDER=daytona: the real Daytona SDK in the worker against the fake
  * Daytona API (which runs the commands on this machine), and the real CLIs inside its sandboxes. No
- * CLAUDE_CODE_PATH or GEMINI_CLI_PATH: the worker runs the image's own `claude` and `gemini`, found on the
+ * CLAUDE_CODE_PATH, GEMINI_CLI_PATH or CODEX_PATH: the worker runs the image's own `claude`, `gemini` and `codex`, found on the
  * snapshot's PATH (a directory of this test's, holding wrappers around this checkout's CLIs).
  */
 jest.setTimeout(120_000);
@@ -28,6 +29,7 @@ describe('end to end on Daytona sandboxes', () => {
   let daytona: FakeDaytona;
   let anthropic: FakeAnthropic;
   let gemini: FakeGemini;
+  let codex: FakeOpenAiResponses;
   let api: AppProcess;
   let worker: AppProcess;
   let baseUrl: string;
@@ -43,7 +45,7 @@ describe('end to end on Daytona sandboxes', () => {
       files: { 'README.md': `# App\n\n${FAKE_FILES.readmeOldLine}\n`, [FAKE_FILES.obsoletePath]: 'old\n' },
     });
     imageBin = await mkdtemp(join(tmpdir(), 'tinyb-image-bin-'));
-    const wrappers = { claude: [resolveClaudeExecutable()], gemini: [process.execPath, resolveGeminiCli()] };
+    const wrappers = { claude: [resolveClaudeExecutable()], gemini: [process.execPath, resolveGeminiCli()], codex: [resolveCodexExecutable()] };
     for (const [name, argv] of Object.entries(wrappers)) {
       const quoted = argv.map((a) => `'${a}'`).join(' ');
       await writeFile(join(imageBin, name), `#!/bin/sh\necho ${name} >> '${imageBin}/calls'\nexec ${quoted} "$@"\n`);
@@ -53,7 +55,7 @@ describe('end to end on Daytona sandboxes', () => {
       apiKey: 'dtn_e2e_key',
       imagePaths: { 'tiny-backspace-agents': `${imageBin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` },
     });
-    [anthropic, gemini] = await Promise.all([startFakeAnthropic(), startFakeGemini()]);
+    [anthropic, gemini, codex] = await Promise.all([startFakeAnthropic(), startFakeGemini(), startFakeOpenAiResponses()]);
     // Left by a worker that crashed: the reaper must delete it. Another app's sandbox must survive.
     await daytona.plant({ labels: { app: 'tiny-backspace', jobId: 'lost-job', attempt: '1' } });
     await daytona.plant({ labels: { app: 'someone-else' } });
@@ -72,6 +74,8 @@ describe('end to end on Daytona sandboxes', () => {
       ANTHROPIC_BASE_URL: anthropic.url,
       GEMINI_API_KEY: gemini.apiKey,
       GOOGLE_GEMINI_BASE_URL: gemini.url,
+      CODEX_API_KEY: codex.apiKey,
+      CODEX_BASE_URL: codex.url,
       SANDBOX_PROVIDER: 'daytona',
       DAYTONA_API_KEY: daytona.apiKey,
       DAYTONA_API_URL: daytona.apiUrl,
@@ -89,10 +93,10 @@ describe('end to end on Daytona sandboxes', () => {
   afterAll(async () => {
     const codes = await Promise.all([api?.stop(), worker?.stop()]);
     for (const app of [api, worker]) {
-      for (const secret of [GITHUB_TOKEN, daytona.apiKey, anthropic.apiKey, gemini.apiKey]) expect(app.output()).not.toContain(secret);
+      for (const secret of [GITHUB_TOKEN, daytona.apiKey, anthropic.apiKey, gemini.apiKey, codex.apiKey]) expect(app.output()).not.toContain(secret);
     }
     expect(codes).toEqual([0, 0]);
-    await Promise.all([github?.close(), daytona?.close(), anthropic?.close(), gemini?.close()]);
+    await Promise.all([github?.close(), daytona?.close(), anthropic?.close(), gemini?.close(), codex?.close()]);
     await rm(imageBin, { recursive: true, force: true });
     await fixture.cleanup();
   });
@@ -113,14 +117,14 @@ describe('end to end on Daytona sandboxes', () => {
     expect(daytona.sandboxes().filter((s) => s.labels['app'] === 'someone-else')).toHaveLength(1);
   });
 
-  it.each(['claude-code', 'gemini'])('%s: opens a PR from a labelled, egress-limited sandbox that is deleted afterwards', async (agent) => {
+  it.each(['claude-code', 'gemini', 'codex'])('%s: opens a PR from a labelled, egress-limited sandbox that is deleted afterwards', async (agent) => {
     const before = daytona.requests.filter((r) => r.method === 'POST' && r.path === '/api/sandbox').length;
     const { id, events } = await runJob({ agent, prompt: '[scenario:multi] Tidy up the docs' });
     const last = events.at(-1)!;
     if (last.type !== 'job.succeeded') throw new Error(`job ended ${JSON.stringify(last)}`);
     expect(last.result.filesChanged).toHaveLength(3);
     // The image's own command ran, found by name on the image's PATH.
-    expect((await readFile(join(imageBin, 'calls'), 'utf8')).split('\n')).toContain(agent === 'gemini' ? 'gemini' : 'claude');
+    expect((await readFile(join(imageBin, 'calls'), 'utf8')).split('\n')).toContain(agent === 'claude-code' ? 'claude' : agent);
     expect(events).toContainEqual(expect.objectContaining({ type: 'step.completed', step: 'create_sandbox', detail: expect.stringMatching(/^daytona sandbox /) }));
 
     const creates = daytona.requests.filter((r) => r.method === 'POST' && r.path === '/api/sandbox');
@@ -165,6 +169,27 @@ describe('end to end on Daytona sandboxes', () => {
     expect(sent).toMatch(/(ANTHROPIC|GEMINI)_API_KEY=tbgw_/);
     for (const r of anthropic.requests) expect(r.headers['x-api-key']).toBe(anthropic.apiKey);
     for (const r of gemini.requests) expect(r.headers['x-goog-api-key']).toBe(gemini.apiKey);
+  });
+
+  it('codex: the Daytona sandbox holds only a gateway token and the gateway’s URL, never the model key or the GitHub token', async () => {
+    const before = codex.requests.length;
+    const handedOver = { requests: daytona.requests.length, uploads: daytona.uploads.length };
+    const { events } = await runJob({ agent: 'codex', prompt: '[scenario:env-probe] Show the environment' });
+    expect(events.at(-1)).toMatchObject({ type: 'job.succeeded', result: { outcome: 'no_changes' } });
+    const given = [
+      ...daytona.requests.slice(handedOver.requests).map((r) => JSON.stringify(r)),
+      ...daytona.uploads.slice(handedOver.uploads).map((u) => u.content.toString('utf8')),
+    ].join('\n');
+    // The key's variable (an env file) holds a token; the CLI's config (an uploaded config.toml) names the gateway.
+    expect(given).toMatch(/TINYB_MODEL_API_KEY='?tbgw_/);
+    expect(given).toContain(`base_url = "http://127.0.0.1:${gatewayPort}/openai/v1"`);
+    for (const secret of [codex.apiKey, anthropic.apiKey, gemini.apiKey, GITHUB_TOKEN, daytona.apiKey]) expect(given).not.toContain(secret);
+    // The probe ran and its output reached the model through the gateway, with the real key swapped in there.
+    const sent = codex.requests.slice(before).map((r) => r.rawBody).join('\n');
+    expect(sent).toContain('redis-probe-exit=');
+    expect(sent).not.toContain(codex.apiKey);
+    expect(codex.requests.length).toBeGreaterThan(before);
+    for (const r of codex.requests) expect(r.headers.authorization).toBe(`Bearer ${codex.apiKey}`);
   });
 
   it('cancels a running job and deletes its Daytona sandbox', async () => {
