@@ -40,6 +40,18 @@ const WorkerEnv = z
      */
     PUBLIC_URL: z.string().url().optional(),
 
+    /**
+     * GitHub as a trigger: this worker takes the deliveries the API's webhook route queues (checks the sender's
+     * access, reacts, queues the job, replies and edits the reply when the job ends). Off: it leaves them to others.
+     */
+    GITHUB_TRIGGERS: booleanFromEnv.default(true),
+    /** The agent of jobs asked for on GitHub. */
+    TRIGGER_AGENT: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/).default('claude-code'),
+    /** The tenant that owns jobs asked for on GitHub (its API key lists them; admins see them all). */
+    TRIGGER_TENANT: z.string().min(1).max(100).default('github'),
+    /** How often a triggered job is looked at, to edit its GitHub status comment soon after it ends. */
+    TRIGGER_FOLLOW_INTERVAL_MS: intFromEnv.min(100).default(10_000),
+
     SANDBOX_PROVIDER: z.enum(['local', 'daytona']).default('local'),
     SANDBOX_ROOT: z.string().optional(),
     /** Runs agents without bubblewrap isolation. Only for machines where bwrap cannot run and the agent is trusted. */

@@ -23,6 +23,7 @@ import { LeftoverSandboxSweeper } from './leftover-sandbox-sweeper.js';
 import { RecordedSandboxProvider } from './recorded-sandbox-provider.js';
 import { buildModelAccess } from './model-access-setup.js';
 import { SHUTDOWN_REASON, createProcessor } from './processor.js';
+import { startGitHubTriggers } from './github-triggers-setup.js';
 
 /** The worker's composition root: the only place that reads the environment and builds adapters. */
 runMain(async () => {
@@ -174,6 +175,11 @@ runMain(async () => {
     startedAt: new Date().toISOString(),
   });
 
+  // GitHub as a trigger: deliveries the API verified, acted on with this worker's GitHub credentials.
+  const githubTriggers = env.GITHUB_TRIGGERS
+    ? await startGitHubTriggers(env, { redis, prefix, connection, events, logger, registerSecret: (secret) => redactor.add(secret) })
+    : undefined;
+
   logger.info(
     { workerId, concurrency: env.WORKER_CONCURRENCY, sandbox: sandboxProvider.name, agents: [...agents.keys()], modelCredentials: modelAccess.describe },
     'worker started',
@@ -188,6 +194,7 @@ runMain(async () => {
     const deadline = setTimeout(() => worker.cancelAllJobs(SHUTDOWN_REASON), env.WORKER_SHUTDOWN_TIMEOUT_MS);
     await worker.close();
     clearTimeout(deadline);
+    await githubTriggers?.close();
     heartbeat.stop();
     await leftovers.close();
     await liveness.stop();
