@@ -194,9 +194,11 @@ const SCENARIOS: Record<string, Scenario> = {
   'checks-fix-greeting': {
     kind: 'script',
     turns: (cwd) => [
+      // Claude Code edits only files it has read in the same run, and a fix round is a new run.
+      { text: 'Let me look at greet.js.', tool: { name: 'Read', input: { file_path: abs(cwd, FAKE_CHECKS_REPO.greetPath) } } },
       {
         text: 'The greeting is misspelled; fixing it.',
-        tool: { name: 'Write', input: { file_path: abs(cwd, FAKE_CHECKS_REPO.greetPath), content: FAKE_CHECKS_REPO.fixedGreet } },
+        tool: { name: 'Edit', input: { file_path: abs(cwd, FAKE_CHECKS_REPO.greetPath), old_string: "'Helo, world'", new_string: "'Hello, world'" } },
       },
       { text: 'Fixed greet.js.' },
     ],
