@@ -1,0 +1,71 @@
+import { isTerminalEvent } from '@tinyb/contracts';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, describeError, type ConsoleApi } from './console-api.js';
+import { EMPTY_TIMELINE, foldEvent, type JobTimeline } from './job-timeline.js';
+
+export type Connection = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'failed';
+
+const RECONNECT_DELAY_MS = 1_000;
+
+/**
+ * Follows a job's event stream into a timeline until its terminal event. A dropped connection (network, an
+ * API restart) resumes after the last event folded in, sent as `Last-Event-ID`, so nothing is lost or shown
+ * twice. A reload starts over from the first event, which the API keeps.
+ */
+export function useJobTimeline(api: ConsoleApi, jobId: string): { timeline: JobTimeline; connection: Connection; error?: string } {
+  const [timeline, setTimeline] = useState<JobTimeline>(EMPTY_TIMELINE);
+  const [connection, setConnection] = useState<Connection>('connecting');
+  const [error, setError] = useState<string | undefined>();
+
+  useEffect(() => {
+    const controller = new AbortController();
+    const { signal } = controller;
+    let current = EMPTY_TIMELINE;
+    setTimeline(current);
+    setConnection('connecting');
+    setError(undefined);
+
+    const follow = async () => {
+      while (!signal.aborted) {
+        try {
+          const afterId = current.lastEventId;
+          for await (const { id, event } of api.events(jobId, { ...(afterId ? { afterId } : {}), signal })) {
+            current = foldEvent(current, id, event);
+            setTimeline(current);
+            setConnection('live');
+            if (isTerminalEvent(event)) {
+              setConnection('ended');
+              return;
+            }
+          }
+        } catch (err) {
+          if (signal.aborted) return;
+          // The API answered, and no retry changes its answer (unknown job, no key): say so and stop.
+          if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
+            setError(describeError(err));
+            setConnection('failed');
+            return;
+          }
+        }
+        setConnection('reconnecting');
+        await sleep(RECONNECT_DELAY_MS, signal);
+      }
+    };
+    void follow();
+    return () => controller.abort();
+  }, [api, jobId]);
+
+  return { timeline, connection, ...(error === undefined ? {} : { error }) };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
