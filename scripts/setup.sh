@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Tiny Backspace needs on a fresh Debian/Ubuntu machine with Node 20:
-# git, bubblewrap and socat (the local sandbox), redis-server when no Redis answers, pnpm 12.4.2, and the
-# workspace's packages (including the Claude Code CLI) from the lockfile. Safe to run again.
+# git, bubblewrap and socat (the local sandbox), redis-server when no Redis answers, chromium (the web console's
+# browser tests), pnpm 12.4.2, the workspace's packages (including the Claude Code CLI) from the lockfile, and
+# the web console's build (apps/web/dist, served by the API under /ui/). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,8 @@ command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v tar >/dev/null 2>&1 || missing+=(tar)
 if ! command -v redis-server >/dev/null 2>&1 && ! command -v redis-cli >/dev/null 2>&1; then missing+=(redis-server); fi
+# The web console's tests drive a real browser: Debian's chromium (playwright-core never downloads one).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -28,3 +31,4 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
 fi
 
 pnpm install --frozen-lockfile
+pnpm --filter @tinyb/web build
