@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -207,5 +208,89 @@ describe('end to end: GitHub as a trigger (signed webhooks → jobs → replies)
     // One pull request in all: the original delivery's; none for eve, none for the replay.
     expect(github.pulls('acme', 'app')).toHaveLength(pullsBefore + 1);
     expect(github.pulls('acme', 'app').filter((p) => p.head.ref.endsWith(original.deliveryId))).toHaveLength(1);
+  });
+});
+
+describe('end to end: GitHub as a trigger under GitHub App auth', () => {
+  const APP = { id: 7117, slug: 'tinyb-triggers' };
+  let fixture: RedisFixture;
+  let github: FakeGitHub;
+  let model: FakeAnthropic;
+  let api: AppProcess;
+  let worker: AppProcess;
+  let sandboxRoot: string;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    fixture = new RedisFixture('e2e-webhooks-app');
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    github = await startFakeGitHub({
+      token: GITHUB_TOKEN,
+      // The app as the README says to set it up: contents and pull requests for the jobs, issues for the triggers.
+      app: { ...APP, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), permissions: { contents: 'write', pull_requests: 'write', issues: 'write' } },
+    });
+    model = await startFakeAnthropic({ apiKey: MODEL_KEY });
+    await github.createRepo('acme', 'app', { private: true, files: { 'README.md': `# App\n\n${FAKE_FILES.readmeOldLine}\n` } });
+    github.installApp('acme', 'app');
+    github.setRole('acme', 'app', 'alice', 'admin');
+    sandboxRoot = await mkdtemp(join(tmpdir(), 'tinyb-e2e-webhooks-app-'));
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    const shared = { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: fixture.prefix, GITHUB_URL: github.url, LOG_LEVEL: 'info' };
+    api = startApp('api', { ...shared, PORT: String(port), HOST: '127.0.0.1', GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET });
+    worker = startApp('worker', {
+      ...shared,
+      // No GITHUB_TOKEN: the worker is the App only.
+      GITHUB_APP_ID: String(APP.id),
+      GITHUB_APP_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString().replace(/\n/g, '\\n'),
+      GITHUB_API_URL: github.apiUrl,
+      GITHUB_THROTTLE: 'false',
+      GITHUB_RETRIES: '0',
+      ANTHROPIC_API_KEY: MODEL_KEY,
+      ANTHROPIC_BASE_URL: model.url,
+      SANDBOX_ROOT: sandboxRoot,
+      AGENT_TIMEOUT_MS: '60000',
+      TRIGGER_FOLLOW_INTERVAL_MS: '300',
+    });
+    await Promise.all([waitForHttp(`${baseUrl}/ready`), worker.waitForOutput('worker started', 60_000)]);
+  });
+
+  afterAll(async () => {
+    const codes = await Promise.all([api, worker].map((app) => app?.stop()));
+    for (const app of [api, worker]) for (const token of github.installationTokens()) expect(app.output()).not.toContain(token.token);
+    expect(codes.every((c) => c === 0)).toBe(true);
+    await Promise.all([github?.close(), model?.close()]);
+    await rm(sandboxRoot, { recursive: true, force: true });
+    await fixture.cleanup();
+  });
+
+  it('a labelled issue gets the bot\'s 👀 and reply, a PR that says Fixes #N, and the reply edited, with tokens scoped to the repository', async () => {
+    const issue = github.createIssue('acme', 'app', { title: '[scenario:write] Add a hello file', user: 'alice' });
+    const sent = await sendWebhookDelivery(`${baseUrl}/webhooks/github`, {
+      event: 'issues',
+      payload: issuesLabeledPayload({ githubUrl: github.url, owner: 'acme', repo: 'app', issue: { number: issue, title: '[scenario:write] Add a hello file' }, label: 'TinyB', sender: { login: 'alice' } }),
+      secret: WEBHOOK_SECRET,
+    });
+    expect(sent).toMatchObject({ status: 202, body: { status: 'queued' } });
+    const jobId = `gh-${sent.deliveryId}`;
+    const bot = `${APP.slug}[bot]`;
+    const deadline = Date.now() + 120_000;
+    let reply: { body: string; user: string } | undefined;
+    while (Date.now() < deadline) {
+      reply = github.issueComments('acme', 'app', issue).find((c) => c.body.includes(`job:${jobId}`) && !c.body.includes('is queued'));
+      if (reply) break;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    if (!reply) throw new Error('the reply was never edited');
+    const pr = github.pulls('acme', 'app').find((p) => p.head.ref.endsWith(jobId))!;
+    expect(reply).toMatchObject({ user: bot });
+    expect(reply.body).toContain(`opened ${pr.htmlUrl}`);
+    expect(pr.body.split('\n')).toContain(`Fixes #${issue}`);
+    expect(github.reactions('acme', 'app')).toEqual([{ target: { kind: 'issue', number: issue }, content: 'eyes', user: bot }]);
+    // The triggers asked for issues and pull_requests on that repository only; the job for contents and pull_requests.
+    const asked = github.accessTokenRequests.map((r) => [r.repositories, r.permissions]);
+    expect(asked).toContainEqual([['app'], { issues: 'write', pull_requests: 'write' }]);
+    expect(asked).toContainEqual([['app'], { contents: 'write', pull_requests: 'write' }]);
+    expect(github.accessTokenRequests.every((r) => r.status === 201)).toBe(true);
   });
 });
