@@ -8,13 +8,13 @@ import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
 
 export const K8S_DIR = join(__dirname, '..', 'k8s');
 
-export interface Manifest {
-  file: string;
+interface ManifestHead {
   apiVersion: string;
   kind: string;
   metadata: { name: string; labels?: Record<string, string> };
-  [field: string]: unknown;
 }
+/** One document of the base, with the file it came from. */
+export type Manifest = ManifestHead & { file: string; [field: string]: unknown };
 
 /**
  * Each kind the base may hold, with its model: `validate()` checks an object against the Kubernetes OpenAPI
@@ -40,7 +40,7 @@ export function loadKustomizeBase(dir = K8S_DIR): { resources: string[]; manifes
       if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]!.message}`);
       const object: unknown = doc.toJS();
       if (!isManifest(object)) throw new Error(`${file}: a document without apiVersion, kind and metadata.name`);
-      return { ...object, apiVersion: object.apiVersion, kind: object.kind, metadata: object.metadata, file };
+      return { ...object, file };
     }),
   );
   return { resources: kustomization.resources, manifests };
@@ -64,7 +64,7 @@ export function validateManifest(manifest: Manifest): void {
   }
 }
 
-function isManifest(value: unknown): value is Omit<Manifest, 'file'> {
+function isManifest(value: unknown): value is ManifestHead & Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const { apiVersion, kind, metadata } = value as Record<string, unknown>;
   return typeof apiVersion === 'string' && typeof kind === 'string' && typeof (metadata as { name?: unknown } | undefined)?.name === 'string';
