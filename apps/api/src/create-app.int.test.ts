@@ -316,7 +316,7 @@ describe('API against a real Redis (no worker)', () => {
       expect((await fetch(`${baseUrl}/no/such/route`)).status).toBe(404);
     });
 
-    it('exposes Prometheus metrics: job counts by state, live workers per agent, open event streams', async () => {
+    it('exposes Prometheus metrics: job counts by state, live workers per agent, open event streams, submits', async () => {
       await client.submit({ repo_url: REPO, prompt: 'x' });
       const controller = new AbortController();
       const { id } = await client.submit({ repo_url: REPO, prompt: 'y' });
@@ -325,7 +325,8 @@ describe('API against a real Redis (no worker)', () => {
       const res = await fetch(`${baseUrl}/metrics`);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
       const text = await res.text();
-      expect(text).toMatch(/^bullmq_job_count\{[^}]*state="waiting"[^}]*\} 2$/m);
+      expect(text).toMatch(/^tinyb_queue_jobs\{queue="code\.claude-code",state="waiting"\} 2$/m);
+      expect(text).toMatch(/^tinyb_jobs_submitted_total\{agent="claude-code"\} 2$/m);
       expect(text).toMatch(/^tinyb_sse_streams_open 1$/m);
       expect(text).toMatch(/^tinyb_agent_workers\{agent="claude-code"\} 1$/m);
       expect(text.match(/^# TYPE tinyb_agent_workers gauge$/gm)).toHaveLength(1);

@@ -16,12 +16,12 @@ import {
   type SubmitRateLimiter,
 } from '@tinyb/core';
 import type { GitHubWebhookHandler } from '@tinyb/github-triggers';
+import { ApiMetrics, type JobTraceContext, type Tracing } from '@tinyb/runtime';
 import { authenticate, principalOf, requireAdmin } from './authenticate.js';
 import { errorHandler, rateLimitHeaders, sendError } from './http-errors.js';
 import { cachedFor } from './cached-for.js';
 import { knownAgentsWithWorkers } from './known-agents.js';
 import { LegacyTranslator } from './legacy-events.js';
-import { gaugeFamily } from './prometheus.js';
 import { jobIdParam, jobListQuery, lastEventId, parseBody } from './request-input.js';
 import { openSse } from './sse.js';
 import { toJobData } from './to-job-data.js';
@@ -64,6 +64,8 @@ export interface ApiDeps {
   logger: Logger;
   /** Bull Board, built by main.ts from the BullMQ queue. */
   adminRouter?: Router;
+  /** Tracing (OTEL_EXPORTER_OTLP_ENDPOINT): each submit is a `job.enqueue` span whose context the job carries. */
+  tracing?: Pick<Tracing, 'enqueue'>;
   /**
    * Read access to GitHub for follow-ups (GITHUB_TOKEN on the API): a closed or fork PR is refused at submit time
    * and the head pinned. Absent, follow-ups are judged by the worker only (the job fails with the same codes).
@@ -95,7 +97,7 @@ export function createApp(deps: ApiDeps): Express {
     });
   });
   // Generated from the zod schemas once per app; /docs renders it, so both always agree with the code.
-  const openApi = buildOpenApiDocument({ version: config.version, extraRoutes: config.webDistDir === undefined ? [] : ['console'] });
+  const openApi = buildOpenApiDocument({ version: config.version, extraRoutes: [...(deps.githubWebhooks ? (['webhooks'] as const) : []), ...(config.webDistDir === undefined ? [] : (['console'] as const))] });
   const referencePage = renderReferencePage(openApi);
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi);
@@ -106,26 +108,15 @@ export function createApp(deps: ApiDeps): Express {
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  // Prometheus scrape target: job counts of every queue (label `queue`), live workers per known agent, open event streams.
-  let openStreams = 0;
-  const trackStream = (sse: { signal: AbortSignal }) => {
-    openStreams += 1;
-    sse.signal.addEventListener('abort', () => (openStreams -= 1), { once: true });
-  };
+  // Prometheus scrape target (tinyb_*, see README): queue depths and workers per known agent are read from
+  // Redis at scrape time; streams, relay lag and submits are counted here.
+  const metrics = new ApiMetrics({
+    queueJobCounts: () => queue.jobCounts(),
+    agentWorkers: async () => knownAgentsWithWorkers(knownAgents, await deps.agents.offeredAgents()).map((a) => ({ agent: a.name, workers: a.workers })),
+  });
+  const trackStream = (sse: { signal: AbortSignal }) => metrics.trackStream(sse.signal);
   app.get('/metrics', async (_req, res) => {
-    const [queueMetrics, offered] = await Promise.all([queue.exportMetrics(), deps.agents.offeredAgents()]);
-    const agents = knownAgentsWithWorkers(knownAgents, offered);
-    res.type('text/plain; version=0.0.4').send(
-      [
-        queueMetrics.trimEnd(),
-        gaugeFamily('tinyb_sse_streams_open', 'Event streams (SSE) open on this API process', [['', openStreams]]),
-        gaugeFamily(
-          'tinyb_agent_workers',
-          'Live workers offering each known agent (0: its jobs wait)',
-          agents.map((a) => [`{agent="${a.name}"}`, a.workers]),
-        ),
-      ].join('\n') + '\n',
-    );
+    res.type(metrics.contentType).send(await metrics.metrics());
   });
 
   app.get('/ready', async (_req, res) => {
@@ -162,7 +153,11 @@ export function createApp(deps: ApiDeps): Express {
   };
 
   /** Validates a request, turns it into job data and enqueues it with `job.queued` recorded first. */
-  const submit = async (req: Request, res: Response, body: CodeJobRequest) => {
+  const submit = (req: Request, res: Response, body: CodeJobRequest) =>
+    deps.tracing
+      ? deps.tracing.enqueue({ 'tinyb.tenant': principalOf(res).tenant }, (trace) => submitTraced(req, res, body, trace))
+      : submitTraced(req, res, body, undefined);
+  const submitTraced = async (req: Request, res: Response, body: CodeJobRequest, trace: JobTraceContext | undefined) => {
     const principal = principalOf(res);
     const followUp = await resolveFollowUp(body, {
       githubUrl: config.githubUrl,
@@ -170,7 +165,7 @@ export function createApp(deps: ApiDeps): Express {
       ...(deps.pullRequestPreflight ? { preflight: deps.pullRequestPreflight } : {}),
       signal: AbortSignal.timeout(10_000),
     });
-    const data = { ...toJobData(body, jobDefaults, followUp), tenant: principal.tenant };
+    const data = { ...toJobData(body, jobDefaults, followUp), tenant: principal.tenant, ...(trace ? { traceparent: trace.traceparent } : {}) };
     const idempotencyKey = req.get('Idempotency-Key');
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new AppError('invalid_request', 'Idempotency-Key must be 1-255 visible ASCII characters');
@@ -193,11 +188,13 @@ export function createApp(deps: ApiDeps): Express {
             draft: data.draft,
             tenant: principal.tenant,
             ...(data.baseBranch === undefined ? {} : { baseBranch: data.baseBranch }),
+            ...(trace ? { traceId: trace.traceId } : {}),
           });
           recordedJobId = jobId;
         },
       });
       if (decision) res.set(rateLimitHeaders(decision));
+      if (enqueued.created) metrics.jobSubmitted(data.agent);
       return enqueued;
     } catch (err) {
       // The job was announced but never reached the queue: end its log (which frees its slot), so nobody
@@ -276,6 +273,7 @@ export function createApp(deps: ApiDeps): Express {
     try {
       for await (const { id: eventId, event } of events.subscribe(id, { ...(afterId ? { afterId } : {}), signal: sse.signal })) {
         await sse.send({ id: eventId, event: event.type, data: event });
+        metrics.eventRelayed(event.at);
       }
     } finally {
       sse.end();

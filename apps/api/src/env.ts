@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ApiKeysError, parseApiKeys, type ApiKeyEntry } from '@tinyb/auth';
 import { AGENT_NAME, BUILT_IN_AGENTS } from '@tinyb/contracts';
-import { commonEnv, intFromEnv, parseEnv } from '@tinyb/runtime';
+import { commonEnv, intFromEnv, observabilityEnv, parseEnv } from '@tinyb/runtime';
 
 /** `tenant:<sha256 hex of the key>,…`, parsed at start so a malformed entry stops the API with a clear message. */
 const apiKeys = z
@@ -26,6 +26,7 @@ const knownAgents = z
 
 const ApiEnv = z.object({
   ...commonEnv,
+  ...observabilityEnv,
   PORT: intFromEnv.min(0).max(65535).default(8000),
   HOST: z.string().default('0.0.0.0'),
   /**

@@ -85,10 +85,10 @@ describe('API with known agents and no worker running', () => {
   it('exposes job counts per queue and workers per known agent on /metrics', async () => {
     await post('/api/jobs', { repo_url: REPO, prompt: 'x', agent: 'gemini' });
     const text = await (await fetch(`${baseUrl}/metrics`)).text();
-    expect(text).toMatch(/^bullmq_job_count\{queue="code\.gemini", state="waiting"\} 1$/m);
-    expect(text).toMatch(/^bullmq_job_count\{queue="code\.claude-code", state="waiting"\} 0$/m);
-    expect(text).toMatch(/^bullmq_job_count\{queue="code-jobs", state="waiting"\} 0$/m);
-    expect(text.match(/^# TYPE bullmq_job_count gauge$/gm)).toHaveLength(1);
+    expect(text).toMatch(/^tinyb_queue_jobs\{queue="code\.gemini",state="waiting"\} 1$/m);
+    expect(text).toMatch(/^tinyb_queue_jobs\{queue="code\.claude-code",state="waiting"\} 0$/m);
+    expect(text).toMatch(/^tinyb_queue_jobs\{queue="code-jobs",state="waiting"\} 0$/m);
+    expect(text.match(/^# TYPE tinyb_queue_jobs gauge$/gm)).toHaveLength(1);
     expect(text).toMatch(/^tinyb_agent_workers\{agent="claude-code"\} 0$/m);
   });
 });

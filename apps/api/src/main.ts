@@ -15,7 +15,7 @@ import {
   waitForRedis,
 } from '@tinyb/queue';
 import { RedactingJobEventPublisher, Redactor } from '@tinyb/core';
-import { createLogger, loadDotEnv, registerEnvSecrets, runMain } from '@tinyb/runtime';
+import { createLogger, loadDotEnv, registerEnvSecrets, runMain, startTracing } from '@tinyb/runtime';
 import { GitHubWebhookHandler } from '@tinyb/github-triggers';
 import { createApp } from './create-app.js';
 import { GitHubPullRequestPreflight } from './github-pull-request-preflight.js';
@@ -30,6 +30,12 @@ runMain(async () => {
   registerEnvSecrets(redactor, env);
   const logger = createLogger({ name: 'api', level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? env.NODE_ENV !== 'production', redactor });
   const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+  // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; each submit then starts its job's trace.
+  const tracing = startTracing({
+    serviceName: env.OTEL_SERVICE_NAME ?? 'tinyb-api',
+    serviceVersion: version,
+    ...(env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+  });
 
   // Fail fast: a request must answer 503 while Redis is away, not wait in ioredis' offline queue. The Queue
   // inside CodeJobQueue only adds and reads (BullMQ's "failing fast when Redis is down" pattern); the events'
@@ -101,6 +107,7 @@ runMain(async () => {
     adminRouter: board.getRouter(),
     ...(env.GITHUB_TOKEN ? { pullRequestPreflight: new GitHubPullRequestPreflight({ apiUrl: env.GITHUB_API_URL, token: env.GITHUB_TOKEN, logger }) } : {}),
     ...(githubWebhooks ? { githubWebhooks } : {}),
+    ...(tracing ? { tracing } : {}),
   });
 
   const server = app.listen(env.PORT, env.HOST, () => {
@@ -122,6 +129,7 @@ runMain(async () => {
     await queue.close();
     await githubTriggers?.close();
     await redis.quit().catch(() => redis.disconnect());
+    await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'could not export the last spans'));
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,9 +1,12 @@
 import { z } from 'zod';
-import { booleanFromEnv, commonEnv, intFromEnv, parseEnv } from '@tinyb/runtime';
+import { booleanFromEnv, commonEnv, intFromEnv, observabilityEnv, parseEnv } from '@tinyb/runtime';
 
 const WorkerEnv = z
   .object({
     ...commonEnv,
+    ...observabilityEnv,
+    /** Where this worker serves its Prometheus metrics (`GET /metrics`); 0 serves none. */
+    METRICS_PORT: intFromEnv.min(0).max(65535).default(9464),
     WORKER_CONCURRENCY: intFromEnv.min(1).max(64).default(2),
     /** Grace period on SIGTERM for running jobs; past it they are handed back to the queue for another worker. */
     WORKER_SHUTDOWN_TIMEOUT_MS: intFromEnv.positive().default(5 * 60_000),

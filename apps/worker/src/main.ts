@@ -13,7 +13,7 @@ import {
   waitForRedis,
   workerConnectionFor,
 } from '@tinyb/queue';
-import { createLogger, loadDotEnv, registerEnvSecrets, runMain } from '@tinyb/runtime';
+import { WorkerMetrics, combineObservers, createLogger, loadDotEnv, registerEnvSecrets, runMain, serveMetrics, startTracing } from '@tinyb/runtime';
 import { BUILT_IN_AGENTS } from '@tinyb/contracts';
 import { SandboxCheckRunner } from '@tinyb/checks';
 import { Redactor } from '@tinyb/core';
@@ -38,7 +38,18 @@ runMain(async () => {
 
   // The model keys stay in this process: sandboxes get per-attempt gateway tokens (also redacted wherever printed).
   const runtimeDir = await createRuntimeDir();
-  const modelAccess = await buildModelAccess(env, logger, { registerSecret: (value) => redactor.add(value), runtimeDir: runtimeDir.path });
+  // Tracing is off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; metrics are served on METRICS_PORT (0: not served).
+  const tracing = startTracing({
+    serviceName: env.OTEL_SERVICE_NAME ?? 'tinyb-worker',
+    ...(env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+  });
+  const metrics = new WorkerMetrics({ processMetrics: true });
+  const metricsServer = env.METRICS_PORT > 0 ? await serveMetrics(metrics.registry, { port: env.METRICS_PORT }) : undefined;
+  const modelAccess = await buildModelAccess(env, logger, {
+    registerSecret: (value) => redactor.add(value),
+    runtimeDir: runtimeDir.path,
+    modelCallObserver: combineObservers(metrics.modelCallObserver, tracing?.modelCalls),
+  });
   const egressProxy = await buildEgressProxy(env, logger, runtimeDir.path);
   const sandbox = await buildSandbox(env, logger, {
     network: {
@@ -124,6 +135,8 @@ runMain(async () => {
     attempts: attemptRegistry,
     onTakeover: (_jobId, previousWorkerId) => leftovers.afterTakeover(previousWorkerId),
     jobTimeoutMs: env.JOB_TIMEOUT_MS,
+    metrics,
+    ...(tracing ? { tracing } : {}),
     budget: {
       ...(env.JOB_MAX_COST_USD === undefined ? {} : { maxCostUsd: env.JOB_MAX_COST_USD }),
       ...(env.JOB_MAX_TOKENS === undefined ? {} : { maxTokens: env.JOB_MAX_TOKENS }),
@@ -207,6 +220,8 @@ runMain(async () => {
     await events.close();
     await queue.close();
     await redis.quit().catch(() => redis.disconnect());
+    await metricsServer?.close();
+    await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'could not export the last spans'));
     logger.info({}, 'worker stopped');
     process.exit(0);
   };

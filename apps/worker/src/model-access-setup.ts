@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { GEMINI_PUBLIC_BASE_URL, OPENAI_PUBLIC_BASE_URL } from '@tinyb/agents';
-import type { Logger, ModelAccess, ModelEndpoint, ModelProvider } from '@tinyb/core';
+import type { Logger, ModelAccess, ModelCallObserver, ModelEndpoint, ModelProvider } from '@tinyb/core';
 import { DirectModelAccess, ModelGateway, type AnthropicUpstream, type GeminiUpstream, type OpenAiUpstream } from '@tinyb/model-gateway';
 import { findBwrap, type SandboxPortForward } from '@tinyb/sandbox';
 import type { WorkerEnv } from './env.js';
@@ -36,6 +36,8 @@ export async function buildModelAccess(
     registerSecret(value: string): void;
     /** The worker's private directory (mode 700) for the gateway's socket. */
     runtimeDir: string;
+    /** Sees the gateway's upstream calls (metrics, spans). */
+    modelCallObserver?: ModelCallObserver | undefined;
   },
 ): Promise<ModelAccessSetup> {
   const anthropic = anthropicUpstream(env);
@@ -69,7 +71,7 @@ export async function buildModelAccess(
   }
 
   const upstreams = { ...(anthropic ? { anthropic } : {}), ...(gemini ? { gemini } : {}), ...(openai ? { openai } : {}) };
-  const common = { upstreams, logger, registerSecret: opts.registerSecret };
+  const common = { upstreams, logger, registerSecret: opts.registerSecret, ...(opts.modelCallObserver ? { observer: opts.modelCallObserver } : {}) };
   if (env.SANDBOX_PROVIDER === 'daytona' && env.MODEL_GATEWAY_PUBLIC_URL) {
     const gateway = new ModelGateway({ ...common, sandboxBaseUrl: env.MODEL_GATEWAY_PUBLIC_URL });
     const { url } = await gateway.listen({ host: env.MODEL_GATEWAY_HOST, port: env.MODEL_GATEWAY_PORT });

@@ -17,6 +17,7 @@ import {
   type PipelineDeps,
   type Redactor,
 } from '@tinyb/core';
+import type { Tracing, WorkerMetrics } from '@tinyb/runtime';
 
 /**
  * Where the worker records its running attempts (`AttemptRegistry` from @tinyb/queue), so that another
@@ -48,6 +49,10 @@ export interface ProcessorDeps {
   onTakeover(jobId: string, previousWorkerId: string | undefined): void;
   /** Wall-clock limit for one attempt, all steps included. */
   jobTimeoutMs: number;
+  /** Prometheus metrics of the attempts (from their events); absent: none. */
+  metrics?: Pick<WorkerMetrics, 'attempt'>;
+  /** Tracing: each attempt is a `job.attempt` span continuing the job's trace, each step a span below it. */
+  tracing?: Pick<Tracing, 'attempt' | 'spans'>;
 }
 
 /**
@@ -71,6 +76,17 @@ export function createProcessor(deps: ProcessorDeps) {
 }
 
 function attemptRunner(deps: ProcessorDeps, publisher: RedactingJobEventPublisher) {
+  const runAttempt = attemptBody(deps, publisher);
+  return async function runTracedAttempt(job: Job, token: string | undefined, bullSignal?: AbortSignal): Promise<JobResult> {
+    if (!deps.tracing) return runAttempt(job, token, bullSignal);
+    const traceparent = CodeJobData.safeParse(job.data).data?.traceparent;
+    return deps.tracing.attempt(traceparent, { 'tinyb.job_id': job.id ?? '', 'tinyb.attempt': job.attemptsStarted, 'tinyb.worker_id': deps.workerId }, () =>
+      runAttempt(job, token, bullSignal),
+    );
+  };
+}
+
+function attemptBody(deps: ProcessorDeps, publisher: RedactingJobEventPublisher) {
   return async function runAttempt(job: Job, _token: string | undefined, bullSignal?: AbortSignal): Promise<JobResult> {
     const jobId = requireJobId(job);
     const data = CodeJobData.parse(job.data);
@@ -80,8 +96,10 @@ function attemptRunner(deps: ProcessorDeps, publisher: RedactingJobEventPublishe
     const takenOver = job.attemptsStarted > job.attemptsMade + 1;
     const attempt = Math.max(job.attemptsStarted, job.attemptsMade + 1);
     const logger = deps.logger.child({ jobId, attempt });
+    let observed: ReturnType<WorkerMetrics['attempt']> | undefined;
     const emit = async (event: NewJobEvent) => {
       await publisher.publish(jobId, event);
+      observed?.event(event);
     };
 
     if (await deps.isCancelRequested(jobId)) {
@@ -106,12 +124,18 @@ function attemptRunner(deps: ProcessorDeps, publisher: RedactingJobEventPublishe
       logger,
       signal,
       usage,
+      ...(deps.tracing ? { spans: deps.tracing.spans } : {}),
       emit: async (event) => {
         if (event.type === 'step.started') currentStep = event.step;
         await emit(event);
       },
     };
 
+    // Queue wait is enqueue → first start; a retry's wait is mostly its backoff, which says nothing of capacity.
+    observed = deps.metrics?.attempt(
+      { agent: data.agent, sandboxProvider: deps.pipeline.sandboxProvider.name },
+      attempt === 1 ? Date.now() - job.timestamp : undefined,
+    );
     await emit({ type: 'job.started', attempt, workerId: deps.workerId });
     logger.info({ agent: data.agent, repo: data.repo.url }, 'job started');
     try {
@@ -146,6 +170,7 @@ function attemptRunner(deps: ProcessorDeps, publisher: RedactingJobEventPublishe
       throw new UnrecoverableError(`${error.code}: ${error.message}`);
     } finally {
       dispose();
+      observed?.ended();
       await deps.attempts.end(jobId, attempt).catch((err: unknown) => logger.warn({ err }, 'could not unregister the attempt'));
     }
   };

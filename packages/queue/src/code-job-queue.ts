@@ -152,6 +152,11 @@ export class CodeJobQueue implements JobQueue {
     return mergePrometheusFamilies(await Promise.all(this.queues.map((q) => q.exportPrometheusMetrics())));
   }
 
+  async jobCounts(): Promise<Array<{ queue: string; state: string; count: number }>> {
+    const perQueue = await Promise.all(this.queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts() })));
+    return perQueue.flatMap(({ queue, counts }) => Object.entries(counts).map(([state, count]) => ({ queue, state, count })));
+  }
+
   async getJob(jobId: string): Promise<CodeJobSnapshot | null> {
     const job = await this.findJob(jobId);
     if (job?.id === undefined) return null;

@@ -21,4 +21,6 @@ export interface JobQueue {
   isReady(): Promise<boolean>;
   /** The queue's job counts by state, in the Prometheus text format. */
   exportMetrics(): Promise<string>;
+  /** Job counts of every queue by state (BullMQ's states: waiting, active, delayed, completed, failed, …). */
+  jobCounts(): Promise<Array<{ queue: string; state: string; count: number }>>;
 }
