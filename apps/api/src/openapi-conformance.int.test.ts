@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ const KEYS = { alice: 'alice-key-0123456789abcdef', bob: 'bob-key-0123456789abcd
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Doc = { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Json }> }> }>> };
 
-describe('OpenAPI document: real responses and events conform', () => {
+describe('OpenAPI document, metrics and traces against a real job', () => {
   let fixture: RedisFixture;
   let github: FakeGitHub;
   let model: FakeAnthropic;
@@ -34,6 +35,10 @@ describe('OpenAPI document: real responses and events conform', () => {
   let baseUrl: string;
   let doc: Doc;
   let ajv: Ajv2020;
+  /** A local OTLP/HTTP receiver: every span both processes export, with its service. */
+  let otlp: Server;
+  const received: ExportedSpan[] = [];
+  let workerMetricsUrl: string;
 
   beforeAll(async () => {
     fixture = new RedisFixture('openapi');
@@ -43,9 +48,28 @@ describe('OpenAPI document: real responses and events conform', () => {
       files: { 'README.md': `# App\n\n${FAKE_FILES.readmeOldLine}\n`, [FAKE_FILES.obsoletePath]: 'old\n' },
     });
     sandboxRoot = await mkdtemp(join(tmpdir(), 'tinyb-openapi-sandboxes-'));
+    otlp = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push(...exportedSpans(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => otlp.listen(0, '127.0.0.1', resolve));
+    const otlpAddress = otlp.address();
+    const otlpEndpoint = `http://127.0.0.1:${typeof otlpAddress === 'object' && otlpAddress ? otlpAddress.port : 0}`;
+    const metricsPort = await freePort();
+    workerMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
-    const shared = { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: fixture.prefix, GITHUB_URL: github.url, LOG_LEVEL: 'warn' };
+    const shared = {
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_PREFIX: fixture.prefix,
+      GITHUB_URL: github.url,
+      LOG_LEVEL: 'warn',
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+    };
     api = startApp('api', {
       ...shared,
       PORT: String(port),
@@ -69,6 +93,7 @@ describe('OpenAPI document: real responses and events conform', () => {
       WORKER_SHUTDOWN_TIMEOUT_MS: '3000',
       SANDBOX_ROOT: sandboxRoot,
       AGENT_TIMEOUT_MS: '60000',
+      METRICS_PORT: String(metricsPort),
     });
     await Promise.all([waitForHttp(`${baseUrl}/ready`), worker.waitForOutput('worker started', 60_000)]);
     doc = (await (await fetch(`${baseUrl}/openapi.json`)).json()) as Doc;
@@ -79,7 +104,7 @@ describe('OpenAPI document: real responses and events conform', () => {
   afterAll(async () => {
     const codes = await Promise.all([api, worker].map((app) => app?.stop()));
     expect(codes).toEqual([0, 0]);
-    await Promise.all([github?.close(), model?.close()]);
+    await Promise.all([github?.close(), model?.close(), new Promise((resolve) => otlp?.close(resolve))]);
     await rm(sandboxRoot, { recursive: true, force: true });
     await fixture.cleanup();
   });
@@ -161,6 +186,48 @@ describe('OpenAPI document: real responses and events conform', () => {
     expect(list['jobs']).toEqual(expect.arrayContaining([expect.objectContaining({ id: jobId, state: 'succeeded' })]));
     // A finished job cannot be cancelled.
     await call('delete', '/api/jobs/{id}', `/api/jobs/${jobId}`, 409, { key: KEYS.alice });
+
+    // One trace: the API's job.enqueue span, the worker's job.attempt below it, steps below that, model calls
+    // below the agent step; its id is in the status and in the worker's log lines.
+    const traceId = status['traceId'] as string;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    const deadline = Date.now() + 15_000;
+    const ofTrace = () => received.filter((s) => s.traceId === traceId);
+    while (!ofTrace().some((s) => s.name === 'step.destroy_sandbox') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const spans = ofTrace();
+    const one = (name: string) => {
+      const found = spans.filter((s) => s.name === name);
+      expect({ name, count: found.length }).toEqual({ name, count: 1 });
+      return found[0]!;
+    };
+    const enqueue = one('job.enqueue');
+    const attempt = one('job.attempt');
+    const agentStep = one('step.run_agent');
+    expect(enqueue.service).toBe('tinyb-api');
+    expect(attempt).toMatchObject({ service: 'tinyb-worker', parentSpanId: enqueue.spanId });
+    for (const step of ['create_sandbox', 'clone', 'run_agent', 'commit', 'push_branch', 'open_pr', 'destroy_sandbox']) {
+      expect(one(`step.${step}`).parentSpanId).toBe(attempt.spanId);
+    }
+    const calls = spans.filter((s) => s.name === 'model.call');
+    expect(calls.length).toBeGreaterThan(0);
+    for (const c of calls) {
+      expect(c.parentSpanId).toBe(agentStep.spanId);
+      expect(c.attributes).toMatchObject({ 'tinyb.model.provider': 'anthropic', 'http.response.status_code': 200 });
+    }
+    expect(worker.output()).toContain(`"traceId":"${traceId}"`);
+
+    // The worker's metrics, from its own port, and the API's.
+    const workerMetrics = await (await fetch(workerMetricsUrl)).text();
+    expect(workerMetrics).toMatch(/^tinyb_job_attempts_finished_total\{agent="claude-code",state="succeeded",outcome="pr_opened"\} 1$/m);
+    expect(workerMetrics).toMatch(/^tinyb_step_duration_seconds_count\{step="run_agent",result="ok"\} 1$/m);
+    expect(workerMetrics).toMatch(/^tinyb_sandbox_operation_seconds_count\{provider="local",operation="create"\} 1$/m);
+    expect(workerMetrics).toMatch(/^tinyb_queue_wait_seconds_count\{agent="claude-code"\} 1$/m);
+    expect(workerMetrics).toMatch(/^tinyb_agent_tokens_total\{agent="claude-code",kind="output"\} [1-9]/m);
+    expect(workerMetrics).toMatch(/^tinyb_model_calls_total\{provider="anthropic",status="200"\} [1-9]/m);
+    const apiMetrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    expect(apiMetrics).toMatch(/^tinyb_sse_relay_lag_seconds_count [1-9]/m);
+    expect(apiMetrics).toMatch(/^tinyb_jobs_submitted_total\{agent="claude-code"\} 1$/m);
+    expect(apiMetrics).toMatch(/^tinyb_queue_jobs\{queue="code\.claude-code",state="completed"\} 1$/m);
   });
 
   it('the legacy stream (POST /code) conforms frame by frame', async () => {
@@ -227,4 +294,39 @@ function closeObjects(node: Json): Json {
 function mapValues(value: Json, fn: (v: Json) => Json): Json {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fn(v)]));
+}
+
+interface ExportedSpan {
+  service: string;
+  name: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  attributes: Record<string, unknown>;
+}
+
+/** The spans of one OTLP/HTTP JSON export request (ids as hex, whichever encoding the exporter chose). */
+function exportedSpans(body: unknown): ExportedSpan[] {
+  const hex = (id: unknown) => (typeof id !== 'string' || id === '' ? undefined : /^[0-9a-f]+$/.test(id) ? id : Buffer.from(id, 'base64').toString('hex'));
+  const value = (v: Record<string, unknown>) => v['stringValue'] ?? (v['intValue'] === undefined ? v['boolValue'] ?? v['doubleValue'] : Number(v['intValue']));
+  const attributes = (list: unknown) =>
+    Object.fromEntries(((list ?? []) as { key: string; value: Record<string, unknown> }[]).map((a) => [a.key, value(a.value)]));
+  const out: ExportedSpan[] = [];
+  for (const rs of (body as { resourceSpans?: { resource?: { attributes?: unknown }; scopeSpans?: { spans?: Record<string, unknown>[] }[] }[] }).resourceSpans ?? []) {
+    const service = String(attributes(rs.resource?.attributes)['service.name']);
+    for (const ss of rs.scopeSpans ?? []) {
+      for (const span of ss.spans ?? []) {
+        const parentSpanId = hex(span['parentSpanId']);
+        out.push({
+          service,
+          name: String(span['name']),
+          traceId: hex(span['traceId'])!,
+          spanId: hex(span['spanId'])!,
+          ...(parentSpanId ? { parentSpanId } : {}),
+          attributes: attributes(span['attributes']),
+        });
+      }
+    }
+  }
+  return out;
 }
