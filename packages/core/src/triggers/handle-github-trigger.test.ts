@@ -115,7 +115,7 @@ describe('handleGitHubTrigger', () => {
 describe('followTriggeredJob', () => {
   const status = (over: Partial<JobStatus>): JobStatus => ({
     id: 'gh-1', state: 'running', step: null, attempt: 1, repoUrl: 'https://github.example/acme/app', agent: 'claude-code',
-    createdAt: '', startedAt: null, finishedAt: null, cancelRequested: false, result: null, error: null, usage: null, tenant: 'github', ...over,
+    createdAt: '', startedAt: null, finishedAt: null, cancelRequested: false, result: null, error: null, usage: null, tenant: 'github', traceId: null, ...over,
   });
   const follow: GitHubTriggerFollow = { jobId: 'gh-1', repo: { owner: 'acme', name: 'app' }, issueNumber: 4, statusCommentId: 100, requester: 'alice', since: new Date().toISOString() };
 
