@@ -68,7 +68,6 @@ runMain(async () => {
 
   const board = new ExpressAdapter();
   board.setBasePath('/admin/queues');
-  createBullBoard({ queues: queue.queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
 
   // GitHub as a trigger: the route verifies, deduplicates and enqueues; workers (which hold the GitHub
   // credentials) check the sender's access and do the rest.
@@ -83,6 +82,9 @@ runMain(async () => {
         })
       : undefined;
   if (githubWebhooks) logger.info({ label: env.TRIGGER_LABEL }, 'github webhooks accepted at POST /webhooks/github');
+  // The trigger queue too: a delivery stuck on a GitHub outage shows there, with its error.
+  const boardQueues = [...queue.queues, ...(githubTriggers ? [githubTriggers.queue] : [])];
+  createBullBoard({ queues: boardQueues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
 
   const app = createApp({
     config: {
