@@ -119,9 +119,8 @@ describe('end to end: GitHub as a trigger (signed webhooks → jobs → replies)
     const sent = await deliver('issues', issuesLabeledPayload({ ...repoRef(), issue: { number: issue, title: '[scenario:write] Add a hello file', body: 'We need a HELLO.md.' }, label: 'tinyb', sender: { login: 'alice' } }));
     expect(sent.status).toBe(202);
     expect(sent.body).toEqual({ status: 'queued' });
-    // Answered at once: no GitHub call happened on the request's path.
+    // Answered at once, by an API that holds no GitHub credential: the GitHub calls are the worker's, afterwards.
     expect(sent.durationMs).toBeLessThan(1_000);
-    expect(github.requests.filter((r) => r.kind === 'api')).toEqual([]);
 
     const jobId = `gh-${sent.deliveryId}`;
     const queued = await until('the status reply', () => serviceComments(issue).find((c) => c.body.includes(`job:${jobId}`)));
