@@ -64,6 +64,8 @@ describe('end to end: GitHub as a trigger (signed webhooks → jobs → replies)
       AGENT_TIMEOUT_MS: '60000',
       PUBLIC_URL,
       TRIGGER_FOLLOW_INTERVAL_MS: '300',
+      // No metrics port: another test's worker may hold the default one.
+      METRICS_PORT: '0',
     });
     triggers = new GitHubTriggerQueue({ redis: fixture.connect(), prefix: fixture.prefix });
     await Promise.all([waitForHttp(`${baseUrl}/ready`), worker.waitForOutput('worker started', 60_000)]);
@@ -250,6 +252,8 @@ describe('end to end: GitHub as a trigger under GitHub App auth', () => {
       SANDBOX_ROOT: sandboxRoot,
       AGENT_TIMEOUT_MS: '60000',
       TRIGGER_FOLLOW_INTERVAL_MS: '300',
+      // No metrics port: another test's worker may hold the default one.
+      METRICS_PORT: '0',
     });
     await Promise.all([waitForHttp(`${baseUrl}/ready`), worker.waitForOutput('worker started', 60_000)]);
   });
