@@ -40,6 +40,9 @@ export function startApp(name: 'api' | 'worker', env: Record<string, string>): A
       HOME: process.env['HOME'] ?? '/tmp',
       TINYB_DOTENV: 'off',
       NODE_ENV: 'production',
+      // Tests run several workers on one machine: their metrics ports would collide. A test that reads a
+      // worker's metrics gives it a port of its own.
+      METRICS_PORT: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
