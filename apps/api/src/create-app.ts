@@ -170,18 +170,18 @@ export function createApp(deps: ApiDeps): Express {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new AppError('invalid_request', 'Idempotency-Key must be 1-255 visible ASCII characters');
     }
-    let recordedJobId: string | undefined;
     let claimedSlot: { jobId: string } | undefined;
     let decision: RateLimitDecision | undefined;
+    // Admission only for those it can refuse: an admin's (or an open API's) submit is one Redis round trip.
+    const admitted = !principal.admin && (deps.rateLimiter !== undefined || maxActive > 0);
     try {
       const enqueued = await queue.enqueue(data, {
         // Scoped to the tenant: one tenant's key can neither replay nor reveal another tenant's job.
         ...(idempotencyKey === undefined ? {} : { idempotencyKey: `${principal.tenant}:${idempotencyKey}` }),
-        beforeAdd: async (jobId) => {
-          const admitted = await admit(principal, jobId);
-          decision = admitted.decision;
-          if (admitted.claimed) claimedSlot = { jobId };
-          await events.publish(jobId, {
+        // Recorded with the job, atomically: never a queued job without it, nor it without the job.
+        announce: {
+          via: events,
+          event: {
             type: 'job.queued',
             repoUrl: data.repo.url,
             agent: data.agent,
@@ -189,23 +189,24 @@ export function createApp(deps: ApiDeps): Express {
             tenant: principal.tenant,
             ...(data.baseBranch === undefined ? {} : { baseBranch: data.baseBranch }),
             ...(trace ? { traceId: trace.traceId } : {}),
-          });
-          recordedJobId = jobId;
+          },
         },
+        ...(admitted
+          ? {
+              beforeAdd: async (jobId: string) => {
+                const admission = await admit(principal, jobId);
+                decision = admission.decision;
+                if (admission.claimed) claimedSlot = { jobId };
+              },
+            }
+          : {}),
       });
       if (decision) res.set(rateLimitHeaders(decision));
       if (enqueued.created) metrics.jobSubmitted(data.agent);
       return enqueued;
     } catch (err) {
-      // The job was announced but never reached the queue: end its log (which frees its slot), so nobody
-      // waits for it forever. A slot claimed for a job never announced is given back.
-      if (recordedJobId !== undefined) {
-        await events
-          .publish(recordedJobId, { type: 'job.failed', error: { code: 'internal', message: 'the job could not be queued' } })
-          .catch(() => undefined);
-      } else if (claimedSlot !== undefined) {
-        await events.releaseActiveSlot(principal.tenant, claimedSlot.jobId).catch(() => undefined);
-      }
+      // Neither queued nor announced (enqueue is all or nothing): a slot claimed for it is given back.
+      if (claimedSlot !== undefined) await events.releaseActiveSlot(principal.tenant, claimedSlot.jobId).catch(() => undefined);
       throw err;
     }
   };

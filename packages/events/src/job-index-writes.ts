@@ -20,21 +20,28 @@ export interface IndexWriteContext {
  * MULTI as the event, these can never disagree with the event log.
  */
 export function addIndexWrites(tx: ChainableCommander, event: JobEvent, ctx: IndexWriteContext): void {
+  for (const [name, ...args] of indexWriteCommands(event, ctx)) tx.call(name as string, ...args);
+}
+
+/** The same writes as data (`[command, ...args]`), for a transaction built elsewhere (see StagedWrites). */
+export function indexWriteCommands(event: JobEvent, ctx: IndexWriteContext): string[][] {
+  const commands: string[][] = [];
   if (event.type === 'job.queued') {
     const entry = indexEntry(Date.parse(event.at), event.jobId);
     const stale = `(${timePrefix(ctx.nowMs - ctx.horizonMs)}`;
     const all = jobIndexKeys.all(ctx.prefix);
-    tx.zadd(all, 0, entry).zremrangebylex(all, '-', stale);
+    commands.push(['zadd', all, '0', entry], ['zremrangebylex', all, '-', stale]);
     if (event.tenant !== undefined) {
       const own = jobIndexKeys.tenant(ctx.prefix, event.tenant);
       const active = jobIndexKeys.active(ctx.prefix, event.tenant);
-      tx.zadd(own, 0, entry).zremrangebylex(own, '-', stale).pexpire(own, ctx.horizonMs);
+      commands.push(['zadd', own, '0', entry], ['zremrangebylex', own, '-', stale], ['pexpire', own, String(ctx.horizonMs)]);
       // NX keeps the score of a slot claimed just before (ActiveJobSlots.claimActiveSlot).
-      tx.zadd(active, 'NX', String(ctx.nowMs), event.jobId).pexpire(active, ctx.activeTtlMs);
+      commands.push(['zadd', active, 'NX', String(ctx.nowMs), event.jobId], ['pexpire', active, String(ctx.activeTtlMs)]);
     }
   } else if (isTerminalEvent(event) && ctx.owner !== undefined) {
-    tx.zrem(jobIndexKeys.active(ctx.prefix, ctx.owner), event.jobId);
+    commands.push(['zrem', jobIndexKeys.active(ctx.prefix, ctx.owner), event.jobId]);
   }
+  return commands;
 }
 
 /** The status field that names a job's owner, as stored (JSON), decoded; undefined when absent. */

@@ -16,7 +16,8 @@ import {
 } from '@tinyb/core';
 import { decodeEvent, decodeStatus, stampEvent, statusFieldsFor } from './job-event-codec.js';
 import { jobEventKeys } from './job-event-keys.js';
-import { addIndexWrites, ownerFromStatusField, type IndexWriteContext } from './job-index-writes.js';
+import { addIndexWrites, indexWriteCommands, ownerFromStatusField, type IndexWriteContext } from './job-index-writes.js';
+import type { StagedEventWriter, StagedWrites } from './staged-writes.js';
 import { RedisJobDirectory } from './redis-job-directory.js';
 import { NotificationHub } from './notification-hub.js';
 import { parseStreamId } from './stream-id.js';
@@ -61,7 +62,7 @@ export interface RedisJobEventsDeps {
  * Followers share one subscriber connection per instance. The listing and the active-job slots it
  * writes with the events are read through a RedisJobDirectory on the same keys.
  */
-export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, JobStatusReader, JobDirectory, ActiveJobSlots {
+export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, JobEventSubscriber, JobStatusReader, JobDirectory, ActiveJobSlots {
   private readonly redis: Redis | Cluster;
   private readonly prefix: string;
   private readonly maxLen: number;
@@ -110,26 +111,14 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
 
   async publish(jobId: string, input: NewJobEvent): Promise<string> {
     const event = stampEvent(jobId, input, this.now());
-    const keys = jobEventKeys(this.prefix, jobId);
-    const fields = statusFieldsFor(event);
-    const ttlMs = isTerminalEvent(event) ? this.retentionMs : this.activeTtlMs;
     // The owner never changes once job.queued set it, so reading it outside the transaction is safe.
-    const owner = isTerminalEvent(event) ? ownerFromStatusField(await this.redis.hget(keys.status, 'tenant')) : undefined;
-    const tx = this.redis
-      .multi()
-      .xadd(keys.events, 'MAXLEN', '~', this.maxLen, '*', 'data', JSON.stringify(event));
-    if (Object.keys(fields).length > 0) tx.hset(keys.status, fields);
-    tx.pexpire(keys.events, ttlMs).pexpire(keys.status, ttlMs).publish(keys.notify, '1');
-    const indexContext = {
-      prefix: this.prefix,
-      owner,
-      nowMs: this.now().getTime(),
-      horizonMs: this.activeTtlMs + this.retentionMs,
-      activeTtlMs: this.activeTtlMs,
-    };
+    const owner = isTerminalEvent(event) ? ownerFromStatusField(await this.redis.hget(jobEventKeys(this.prefix, jobId).status, 'tenant')) : undefined;
+    const indexContext = this.indexContext(owner);
     // On a single Redis the indexes go in the event's own MULTI and can never disagree with it. On a cluster
     // they hash to the prefix's slot and the job's keys to the job's, which one MULTI cannot span.
     const clustered = this.redis.isCluster;
+    const tx = this.redis.multi();
+    for (const [name, ...args] of this.eventWrites(event)) tx.call(name as string, ...args);
     if (!clustered) addIndexWrites(tx, event, indexContext);
     const results = await tx.exec();
     if (results === null) throw new AppError('internal', 'event transaction was aborted', { retryable: true });
@@ -138,6 +127,41 @@ export class RedisJobEvents implements JobEventPublisher, JobEventSubscriber, Jo
     if (typeof id !== 'string') throw new AppError('internal', 'XADD returned no stream id', { retryable: true });
     if (clustered) await this.writeIndexesAfter(event, indexContext);
     return id;
+  }
+
+  /**
+   * `job.queued`'s writes (the event, the status, the indexes) as data, for the queue to run in the same
+   * transaction as the job's BullMQ add: one round trip, and the job is never queued without being announced
+   * nor announced without being queued. Undefined on a cluster, where the job's keys and the indexes (and the
+   * queue's) are in different slots; the caller then publishes on its own. Validates the event now.
+   */
+  stageQueued(jobId: string, input: NewJobEvent): StagedWrites | undefined {
+    if (this.redis.isCluster) return undefined;
+    const event = stampEvent(jobId, input, this.now());
+    if (event.type !== 'job.queued') throw new AppError('internal', `stageQueued takes job.queued, not ${event.type}`);
+    const commands = [...this.eventWrites(event), ...indexWriteCommands(event, this.indexContext(undefined))];
+    return { keys: [...new Set(commands.map((c) => c[1] ?? ''))], commands };
+  }
+
+  /** The event's own writes; the first is the XADD, whose reply is the stream id. */
+  private eventWrites(event: JobEvent): string[][] {
+    const keys = jobEventKeys(this.prefix, event.jobId);
+    const ttlMs = String(isTerminalEvent(event) ? this.retentionMs : this.activeTtlMs);
+    const commands = [['xadd', keys.events, 'MAXLEN', '~', String(this.maxLen), '*', 'data', JSON.stringify(event)]];
+    const fields = Object.entries(statusFieldsFor(event)).flat();
+    if (fields.length > 0) commands.push(['hset', keys.status, ...fields]);
+    commands.push(['pexpire', keys.events, ttlMs], ['pexpire', keys.status, ttlMs], ['publish', keys.notify, '1']);
+    return commands;
+  }
+
+  private indexContext(owner: string | undefined): IndexWriteContext {
+    return {
+      prefix: this.prefix,
+      owner,
+      nowMs: this.now().getTime(),
+      horizonMs: this.activeTtlMs + this.retentionMs,
+      activeTtlMs: this.activeTtlMs,
+    };
   }
 
   /**

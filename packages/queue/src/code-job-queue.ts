@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, type Job, type JobsOptions, type JobState as QueueJobState } from 'bullmq';
+import { Job, Queue, type JobsOptions, type JobState as QueueJobState } from 'bullmq';
 import type { RedisClient } from './redis-target.js';
-import { BUILT_IN_AGENTS, CODE_JOBS_QUEUE, CodeJobData, agentQueueName } from '@tinyb/contracts';
-import { AppError, silentLogger, type EnqueueOptions as JobQueueEnqueueOptions, type JobQueue, type Logger } from '@tinyb/core';
+import { BUILT_IN_AGENTS, CODE_JOBS_QUEUE, CodeJobData, agentQueueName, type NewJobEvent } from '@tinyb/contracts';
+import { AppError, silentLogger, type EnqueueOptions as JobQueueEnqueueOptions, type JobEventPublisher, type JobQueue, type Logger } from '@tinyb/core';
 import { mergePrometheusFamilies } from './merge-prometheus-families.js';
 import { DEFAULT_QUEUE_PREFIX, queueKeys } from './queue-keys.js';
+import { ENQUEUE_ANNOUNCE, ENQUEUE_GATE, enqueueScripts, type EnqueueTransaction } from './enqueue-scripts.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -39,6 +40,20 @@ export interface CodeJobQueueDeps {
   logger?: Logger;
 }
 
+/**
+ * An event publisher that can hand `job.queued`'s writes to our transaction (RedisJobEvents has this shape;
+ * the queue does not depend on it). With one, on a single Redis, a submit is one round trip: the idempotency
+ * key, `job.queued` and the add in one MULTI.
+ */
+export interface QueuedEventAnnouncer extends JobEventPublisher {
+  /** `job.queued`'s writes as `[command, ...args]` (first reply: stream id), or undefined if they cannot share our transaction. */
+  stageQueued(jobId: string, event: NewJobEvent): { keys: string[]; commands: string[][] } | undefined;
+}
+
+function canStage(publisher: JobEventPublisher): publisher is QueuedEventAnnouncer {
+  return typeof (publisher as Partial<QueuedEventAnnouncer>).stageQueued === 'function';
+}
+
 export interface EnqueueOptions extends JobQueueEnqueueOptions {
   /** Chosen by the caller; generated when absent. */
   jobId?: string;
@@ -71,6 +86,8 @@ export class CodeJobQueue implements JobQueue {
   /** The queue of jobs added before queues were per agent; workers forward what is left in it. */
   private readonly legacy: Queue;
   private readonly redis: RedisClient;
+  private readonly logger: Logger;
+  private readonly defaultJobOptions: JobsOptions;
   private readonly idempotencyTtlMs: number;
   private readonly cancelFlagTtlMs: number;
 
@@ -91,7 +108,10 @@ export class CodeJobQueue implements JobQueue {
       removeOnComplete: { age: Math.ceil((deps.keepCompletedMs ?? 24 * HOUR_MS) / 1000), count: 10_000 },
       removeOnFail: { age: Math.ceil((deps.keepFailedMs ?? 7 * 24 * HOUR_MS) / 1000), count: 10_000 },
     };
+    this.defaultJobOptions = defaultJobOptions;
+    if (!deps.redis.isCluster) for (const [name, script] of Object.entries(enqueueScripts)) deps.redis.defineCommand(name, script);
     const logger = deps.logger ?? silentLogger;
+    this.logger = logger;
     const open = (name: string): Queue => {
       const queue = new Queue(name, { connection: deps.redis, prefix: this.prefix, defaultJobOptions });
       queue.on('error', (err: Error) => logger.warn({ err: err.message, queue: name }, 'job queue redis error'));
@@ -130,19 +150,72 @@ export class CodeJobQueue implements JobQueue {
     if (!JOB_ID.test(jobId)) throw new AppError('invalid_request', 'job id must be 1-128 letters, digits, _ or -, not only digits');
     const queue = this.queueFor(data.agent);
     const idemKey = opts.idempotencyKey === undefined ? undefined : queueKeys.idempotency(this.prefix, opts.idempotencyKey);
+    const announce = opts.announce;
+    const staged = announce !== undefined && canStage(announce.via) ? announce.via.stageQueued(jobId, announce.event) : undefined;
+    // One round trip when nothing must run between the idempotency check and the add: a beforeAdd hook
+    // (admission) must not run for a replay, so with one the key is claimed first, as on a cluster.
+    if (staged !== undefined && opts.beforeAdd === undefined) return this.enqueueAtomically(queue, jobId, data, staged, idemKey);
     if (idemKey !== undefined) {
       const existing = await this.claimIdempotencyKey(idemKey, jobId);
       if (existing !== undefined) return { jobId: existing, created: false };
     }
     try {
       await opts.beforeAdd?.(jobId);
-      await queue.add(CODE_JOB_NAME, data, { jobId });
+      if (staged !== undefined) {
+        // The key is ours already; the announcement and the add still go together.
+        const outcome = await this.enqueueAtomically(queue, jobId, data, staged, undefined);
+        if (!outcome.created) throw new AppError('conflict', `job ${jobId} already exists`);
+      } else {
+        if (announce !== undefined) await announce.via.publish(jobId, announce.event);
+        await queue.add(CODE_JOB_NAME, data, { jobId });
+      }
     } catch (err) {
       // Free the key, but only if it is still ours, so the client's retry can create the job.
       if (idemKey !== undefined && (await this.redis.get(idemKey).catch(() => null)) === jobId) {
         await this.redis.del(idemKey).catch(() => undefined);
       }
       throw err;
+    }
+    return { jobId, created: true };
+  }
+
+  /**
+   * gate → BullMQ add → announce in one MULTI (see enqueue-scripts.ts for why it is shaped so): the
+   * idempotency key, `job.queued` with its status and indexes, and the job, all or none, one round trip.
+   */
+  private async enqueueAtomically(
+    queue: Queue,
+    jobId: string,
+    data: CodeJobData,
+    staged: { keys: string[]; commands: string[][] },
+    idemKey: string | undefined,
+  ): Promise<{ jobId: string; created: boolean }> {
+    const jobKey = queue.toKey(jobId);
+    const marker = `${jobKey}:tinyb-announce`;
+    const [eventsKey = '', statusKey = ''] = staged.keys;
+    const client = await queue.getBackend().client;
+    // BullMQ's client wraps our connection; its multi() is our connection's, with our scripts defined on it.
+    const tx = client.multi() as unknown as EnqueueTransaction;
+    const gateKeys = [jobKey, marker, eventsKey, statusKey, ...(idemKey === undefined ? [] : [idemKey])];
+    tx[ENQUEUE_GATE](gateKeys.length, ...gateKeys, jobId, String(this.idempotencyTtlMs));
+    const job = new Job(queue, CODE_JOB_NAME, data, { ...this.defaultJobOptions, jobId }, jobId);
+    await job.addJob(tx as unknown as Parameters<Job['addJob']>[0]);
+    const announceKeys = [jobKey, marker, idemKey ?? '', ...staged.keys];
+    tx[ENQUEUE_ANNOUNCE](announceKeys.length, ...announceKeys, jobId, JSON.stringify(staged.commands));
+    const results = await tx.exec();
+    if (results === null) throw new AppError('internal', 'enqueue transaction was aborted', { retryable: true });
+    const [[gateErr, gate] = [], [addErr] = [], [announceErr, streamId] = []] = results;
+    if (gateErr) throw new AppError('internal', gateErr.message, { retryable: true, cause: gateErr });
+    const [verdict, detail] = Array.isArray(gate) ? gate : [];
+    if (verdict === 0 && typeof detail === 'string') return { jobId: detail, created: false };
+    if (verdict !== 1) throw new AppError('internal', `job ${jobId} not queued: ${String(detail)}`, { retryable: true });
+    if (addErr) throw new AppError('internal', `job ${jobId} not queued: ${addErr.message}`, { retryable: true, cause: addErr });
+    if (announceErr || typeof streamId !== 'string') {
+      // Only a Redis failure inside the announce script gets here (the gate checked the event keys): the job
+      // must not run unannounced, so it is taken back before a worker can have it, if it still can be.
+      const removed = await queue.remove(jobId).catch(() => 0);
+      this.logger.error({ jobId, removed, err: announceErr?.message }, 'job.queued could not be written with its job');
+      throw new AppError('internal', `job ${jobId}: job.queued could not be written`, { retryable: true, cause: announceErr ?? undefined });
     }
     return { jobId, created: true };
   }

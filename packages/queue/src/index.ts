@@ -4,6 +4,7 @@ export {
   CODE_JOB_NAME,
   type CodeJobQueueDeps,
   type CodeJobSnapshot,
+  type QueuedEventAnnouncer,
   type EnqueueOptions,
 } from './code-job-queue.js';
 export { listenForCancelRequests, type CancelListener, type CancelListenerDeps } from './cancel-listener.js';

@@ -1,4 +1,5 @@
-import type { CodeJobData } from '@tinyb/contracts';
+import type { CodeJobData, NewJobEvent } from '@tinyb/contracts';
+import type { JobEventPublisher } from './job-events.js';
 
 export interface EnqueueOptions {
   /** The same key returns the same job instead of queueing another (kept for 24 h). */
@@ -8,6 +9,13 @@ export interface EnqueueOptions {
    * `job.queued`, so it always comes first in the job's event log.
    */
   beforeAdd?(jobId: string): Promise<void>;
+  /**
+   * `job.queued`, recorded as the job's first event together with the job: a queue that can write both in
+   * one transaction never leaves one without the other; otherwise it is published just before the add.
+   * Recorded only for a new job, never for an idempotent replay. `via` is where events are recorded; a queue
+   * that knows it (RedisJobEvents and CodeJobQueue on one Redis) folds the writes into its own transaction.
+   */
+  announce?: { event: NewJobEvent; via: JobEventPublisher };
 }
 
 /** The API's view of the job queue. */

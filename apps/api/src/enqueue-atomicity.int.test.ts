@@ -1,0 +1,127 @@
+import type { CodeJobData, NewJobEvent } from '@tinyb/contracts';
+import { RedisJobEvents, jobEventKeys } from '@tinyb/events';
+import { CodeJobQueue } from '@tinyb/queue';
+import { RedisFixture } from '@tinyb/testkit/redis';
+import type { Redis } from 'ioredis';
+
+const data = (): CodeJobData => ({
+  repo: { owner: 'o', name: 'r', url: 'https://github.com/o/r' },
+  prompt: 'add a README',
+  agent: 'claude-code',
+  draft: false,
+  requestedAt: new Date().toISOString(),
+});
+const queued: NewJobEvent = { type: 'job.queued', repoUrl: 'https://github.com/o/r', agent: 'claude-code', draft: false, tenant: 't1' };
+
+/**
+ * The one-round-trip enqueue (idempotency key, job.queued with status and indexes, BullMQ add in one MULTI)
+ * against a real Redis, with failures injected into each part: whatever fails, a job is either queued and
+ * announced, or neither.
+ */
+describe('one-round-trip enqueue', () => {
+  let fixture: RedisFixture;
+  let redis: Redis;
+  let queue: CodeJobQueue;
+  let events: RedisJobEvents;
+
+  beforeEach(() => {
+    fixture = new RedisFixture('enqueue-atomic');
+    redis = fixture.connect();
+    queue = new CodeJobQueue({ redis, prefix: fixture.prefix });
+    events = new RedisJobEvents({ redis, keyPrefix: fixture.prefix, subscriber: () => fixture.track(redis.duplicate()) });
+  });
+  afterEach(async () => {
+    await events.close();
+    await queue.close();
+    await fixture.cleanup();
+  });
+
+  const enqueue = (opts: { jobId?: string; idempotencyKey?: string } = {}) => queue.enqueue(data(), { ...opts, announce: { via: events, event: queued } });
+  const queuedJob = (jobId: string) => queue.queueFor('claude-code').getJob(jobId);
+  const announced = async (jobId: string) => (await redis.exists(jobEventKeys(fixture.prefix, jobId).events)) === 1;
+
+  it('queues and announces in one round trip (one MULTI on the connection)', async () => {
+    // A first submit loads the scripts (ioredis checks them once per connection).
+    await enqueue();
+    const monitor = await fixture.connect().monitor();
+    const seen: string[] = [];
+    // Commands a script runs are reported too, with source 'lua': only the client's own count.
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (!source.includes('lua')) seen.push(String(args[0]).toLowerCase());
+    });
+    try {
+      const { jobId, created } = await enqueue({ idempotencyKey: 'k1' });
+      expect(created).toBe(true);
+      await new Promise((r) => setTimeout(r, 100));
+      // Everything sent for this submit is one MULTI … EXEC: gate script, BullMQ's add script, announce script.
+      expect(seen).toEqual(['multi', 'evalsha', 'evalsha', 'evalsha', 'exec']);
+      expect(await queuedJob(jobId)).toBeDefined();
+      expect(await events.getStatus(jobId)).toMatchObject({ id: jobId, state: 'queued', tenant: 't1' });
+      expect((await events.listJobs({ limit: 10, tenant: 't1' })).jobs.map((j) => j.id)).toContain(jobId);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
+  it('replays an idempotency key without queueing or announcing anything, even when requests race', async () => {
+    const results = await Promise.all(Array.from({ length: 5 }, () => enqueue({ idempotencyKey: 'same' })));
+    const ids = new Set(results.map((r) => r.jobId));
+    expect(ids.size).toBe(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
+    // No tombstone or go-ahead marker is left behind by the refused ones, and only one job has events.
+    const leftovers = await redis.keys(`${fixture.prefix}:code.claude-code:*`);
+    const jobHashes = leftovers.filter((k) => /code\.claude-code:[0-9a-f-]{36}$/.test(k));
+    expect(jobHashes).toHaveLength(1);
+    expect(leftovers.filter((k) => k.endsWith(':tinyb-announce'))).toEqual([]);
+    expect(await redis.keys(`${fixture.prefix.replace(/[{}]/g, '')}:job:*:events`)).toHaveLength(1);
+  });
+
+  it('a failed add leaves no announcement and frees the idempotency key', async () => {
+    // BullMQ's job counter of the queue made unusable: its add script fails inside the transaction.
+    await queue.queueFor('claude-code').waitUntilReady();
+    const counter = queue.queueFor('claude-code').toKey('id');
+    await redis.hset(counter, 'broken', '1');
+    const jobId = 'job-add-fails';
+    await expect(enqueue({ jobId, idempotencyKey: 'k-add' })).rejects.toMatchObject({ code: 'internal' });
+    expect(await queuedJob(jobId)).toBeUndefined();
+    expect(await announced(jobId)).toBe(false);
+    expect(await events.getStatus(jobId)).toBeNull();
+    expect((await events.listJobs({ limit: 10 })).jobs).toEqual([]);
+    // The client's retry, once the fault is gone, creates the job.
+    await redis.del(counter);
+    await expect(enqueue({ jobId, idempotencyKey: 'k-add' })).resolves.toEqual({ jobId, created: true });
+    expect(await queuedJob(jobId)).toBeDefined();
+    expect(await announced(jobId)).toBe(true);
+  });
+
+  it('an event log that cannot take job.queued leaves no queued job', async () => {
+    const jobId = 'job-announce-fails';
+    await redis.set(jobEventKeys(fixture.prefix, jobId).events, 'not a stream');
+    await expect(enqueue({ jobId, idempotencyKey: 'k-ann' })).rejects.toMatchObject({ code: 'internal' });
+    expect(await queuedJob(jobId)).toBeUndefined();
+    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 0 });
+    expect(await redis.exists(queue.queueFor('claude-code').toKey(jobId))).toBe(0);
+    expect(await events.getStatus(jobId)).toBeNull();
+  });
+
+  it('a caller-chosen id that is already a job is not announced twice', async () => {
+    await expect(enqueue({ jobId: 'job-twice' })).resolves.toEqual({ jobId: 'job-twice', created: true });
+    await expect(enqueue({ jobId: 'job-twice' })).resolves.toEqual({ jobId: 'job-twice', created: false });
+    expect(await redis.xlen(jobEventKeys(fixture.prefix, 'job-twice').events)).toBe(1);
+  });
+
+  it('with a beforeAdd hook (admission) the key is claimed first and a replay never reaches the hook', async () => {
+    const hooked: string[] = [];
+    const opts = { idempotencyKey: 'k-hook', announce: { via: events, event: queued }, beforeAdd: async (id: string) => void hooked.push(id) };
+    const first = await queue.enqueue(data(), opts);
+    const again = await queue.enqueue(data(), opts);
+    expect(again).toEqual({ jobId: first.jobId, created: false });
+    expect(hooked).toEqual([first.jobId]);
+    expect(await announced(first.jobId)).toBe(true);
+    // A refusing hook (rate limit) leaves nothing, and the key free.
+    const refused = queue.enqueue(data(), { ...opts, idempotencyKey: 'k-refused', beforeAdd: async () => Promise.reject(new Error('over the limit')) });
+    await expect(refused).rejects.toThrow('over the limit');
+    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
+  });
+});
