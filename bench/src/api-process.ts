@@ -17,6 +17,13 @@ export interface StartApiOptions {
   redisUrl: string;
   redisPrefix: string;
   readyTimeoutMs?: number;
+  /**
+   * API_PROCESSES: runs `src/start.ts` (the cluster supervisor, whose tree holds every API process) instead of
+   * `src/main.ts` (one process). Absent: one process, as before.
+   */
+  processes?: number;
+  /** More settings for the API (e.g. SSE_SHED_LAG_MS). */
+  env?: Record<string, string>;
 }
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -28,7 +35,8 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
  */
 export async function startApi(opts: StartApiOptions): Promise<ApiProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'src/main.ts'], {
+  const entry = opts.processes === undefined ? 'src/main.ts' : 'src/start.ts';
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry], {
     cwd: `${repoRoot}apps/api`,
     // Only what the API needs: an API_TOKEN or other setting from the caller's shell must not leak in.
     env: {
@@ -43,6 +51,8 @@ export async function startApi(opts: StartApiOptions): Promise<ApiProcess> {
       GITHUB_URL: 'https://github.com',
       NODE_ENV: 'production',
       SSE_HEARTBEAT_MS: '15000',
+      ...(opts.processes === undefined ? {} : { API_PROCESSES: String(opts.processes) }),
+      ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

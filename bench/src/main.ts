@@ -5,8 +5,22 @@ import { DEFAULT_REDIS_URL, redisConnectionOptions } from '@tinyb/queue';
 import { startApi, type ApiProcess } from './api-process.js';
 import { benchEnqueue } from './bench-enqueue.js';
 import { benchEvents } from './bench-events.js';
+import { benchFanout, defaultApiProcesses } from './bench-fanout-section.js';
 import { CpuMeter } from './cpu-meter.js';
 import { deleteKeysUnder } from './delete-keys.js';
+
+const SECTIONS = ['enqueue', 'events', 'fanout'] as const;
+type Section = (typeof SECTIONS)[number];
+/** `pnpm bench --only fanout` (or `--only enqueue,events`) runs only those sections; default: all. */
+function selectedSections(argv: readonly string[]): ReadonlySet<Section> {
+  const at = argv.indexOf('--only');
+  if (at < 0) return new Set(SECTIONS);
+  const names = (argv[at + 1] ?? '').split(',').filter(Boolean);
+  const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) throw new Error(`--only takes a list of ${SECTIONS.join(', ')}`);
+  return new Set(names as Section[]);
+}
+const sections = selectedSections(process.argv.slice(2));
 
 /**
  * `pnpm bench`: measures the API against raw BullMQ / Redis Streams baselines in one run, on one Redis,
@@ -23,8 +37,15 @@ const config = {
     { jobs: 100, clientsPerJob: 1, events: 20, intervalMs: 100 },
   ],
   waitTimeoutMs: 15_000,
+  fanout: {
+    // BENCH_FANOUT_CLIENTS=1000,5000 for a shorter run; 10k needs `ulimit -n` above 10k (the bench script raises it).
+    clientCounts: (process.env['BENCH_FANOUT_CLIENTS'] ?? '1000,5000,10000').split(',').map(Number).filter((n) => n > 0),
+    manyJobs: 1000,
+    // API_PROCESSES of the API under test; default the number of cores, as in production.
+    apiProcesses: Number(process.env['BENCH_API_PROCESSES'] ?? defaultApiProcesses()),
+  },
   /** Past this the run is abandoned (cleaned up, exit code 2). */
-  hardLimitMs: 110_000,
+  hardLimitMs: (sections.has('enqueue') || sections.has('events') ? 110_000 : 0) + (sections.has('fanout') ? 600_000 : 0),
 };
 
 const redisPrefix = `tinyb-bench-${Date.now()}-${randomBytes(3).toString('hex')}`;
@@ -67,17 +88,28 @@ try {
   const startedAt = new Date();
   const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1];
   // No worker runs (the bench publishes events as one would): the API accepts jobs for its known agents anyway.
-  process.stderr.write(`bench: starting the API (prefix ${redisPrefix})\n`);
-  api = await startApi({ redisUrl: config.redisUrl, redisPrefix });
-  process.stderr.write(`bench: API pid ${api.pid} at ${api.baseUrl}\n`);
-  const rssAtStart = api.rssMb();
-  const cpu = new CpuMeter(redis, api.pid);
-
-  const enqueue = await benchEnqueue({ baseUrl: api.baseUrl, redis, redisPrefix, cpu, ...config.enqueue });
-  const events = [];
-  for (const scenario of config.events) {
-    events.push(await benchEvents({ api, redis, redisPrefix, cpu, waitTimeoutMs: config.waitTimeoutMs, ...scenario }));
+  let rssAtStart: number | undefined;
+  let enqueue: unknown;
+  let events: unknown[] | undefined;
+  if (sections.has('enqueue') || sections.has('events')) {
+    process.stderr.write(`bench: starting the API (prefix ${redisPrefix})\n`);
+    const started = await startApi({ redisUrl: config.redisUrl, redisPrefix });
+    api = started;
+    process.stderr.write(`bench: API pid ${started.pid} at ${started.baseUrl}\n`);
+    rssAtStart = started.rssMb();
+    const cpu = new CpuMeter(redis, started.pid);
+    if (sections.has('enqueue')) enqueue = await benchEnqueue({ baseUrl: started.baseUrl, redis, redisPrefix, cpu, ...config.enqueue });
+    if (sections.has('events')) {
+      events = [];
+      for (const scenario of config.events) {
+        events.push(await benchEvents({ api: started, redis, redisPrefix, cpu, waitTimeoutMs: config.waitTimeoutMs, ...scenario }));
+      }
+    }
+    await started.stop();
   }
+  const fanout = sections.has('fanout')
+    ? await benchFanout({ redisUrl: config.redisUrl, redis, redisPrefix, ...config.fanout, log: (line) => process.stderr.write(`bench: ${line}\n`) })
+    : undefined;
 
   report = {
     meta: {
@@ -90,8 +122,19 @@ try {
       apiRssMbAtStart: rssAtStart,
       note: 'API, Redis and this load generator share the machine; compare each figure with its baseline from the same run. cpu: % of one core.',
     },
-    enqueue,
-    events,
+    ...(enqueue === undefined ? {} : { enqueue }),
+    ...(events === undefined ? {} : { events }),
+    ...(fanout === undefined
+      ? {}
+      : {
+          fanout: fanout.rows,
+          fanoutMeta: {
+            apiProcesses: fanout.apiProcesses,
+            notes: fanout.notes,
+            shapes: 'one job: 30 events at 10/s; many jobs: 10 events per job at 2/s. Latency: publish call -> stamp parsed by a raw-socket client in the bench process.',
+            idleCpu: 'idleCpuPct on the largest one-job row: CPU of the server process tree over 10 s with every stream open and nothing published, % of one core',
+          },
+        }),
   };
 } catch (err) {
   process.exitCode = 1;

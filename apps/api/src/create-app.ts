@@ -23,7 +23,9 @@ import { cachedFor } from './cached-for.js';
 import { knownAgentsWithWorkers } from './known-agents.js';
 import { LegacyTranslator } from './legacy-events.js';
 import { jobIdParam, jobListQuery, lastEventId, parseBody } from './request-input.js';
-import { openSse } from './sse.js';
+import { encodeSseFrame, openSse, openSseSink } from './sse.js';
+import { StreamAdmission } from './stream-admission.js';
+import { JobEventFanout, type JobEventLog } from '@tinyb/events';
 import { toJobData } from './to-job-data.js';
 import { resolveFollowUp } from './follow-up-request.js';
 import type { PullRequestPreflight } from './github-pull-request-preflight.js';
@@ -49,6 +51,12 @@ export interface ApiConfig {
   /** Jobs a tenant may have queued or running at once; 0 or absent: no cap. Admins are not capped. */
   maxActiveJobsPerTenant?: number;
   sseHeartbeatMs: number;
+  /** SSE_SHED_LAG_MS: above this event-loop lag new event streams get 503 with Retry-After; 0 or absent: never. */
+  sseShedLagMs?: number;
+  /** MAX_STREAMS_PER_PROCESS: open event streams this process holds at most (then 503); 0 or absent: no cap. */
+  maxStreamsPerProcess?: number;
+  /** Unsent bytes a slow SSE client may have queued before it is dropped (it resumes with Last-Event-ID). Default 1 MiB. */
+  sseMaxBufferedBytes?: number;
   /** The web console's build (apps/web/dist), served under /ui/; absent: no console. */
   webDistDir?: string;
 }
@@ -56,7 +64,7 @@ export interface ApiConfig {
 export interface ApiDeps {
   config: ApiConfig;
   queue: JobQueue;
-  events: JobEventPublisher & JobEventSubscriber & JobStatusReader & JobDirectory & ActiveJobSlots;
+  events: JobEventPublisher & JobEventSubscriber & JobStatusReader & JobDirectory & ActiveJobSlots & JobEventLog;
   /** Submits per tenant per minute; absent: no rate limit. Admins are not limited. */
   rateLimiter?: SubmitRateLimiter;
   /** How many live workers offer each agent (they hold the credentials): shown, never a reason to refuse a job. */
@@ -110,7 +118,34 @@ export function createApp(deps: ApiDeps): Express {
   });
   // Prometheus scrape target (tinyb_*, see README): queue depths and workers per known agent are read from
   // Redis at scrape time; streams, relay lag and submits are counted here.
+  // Every job's events reach this process's clients through one fan-out: one reader and one encoding per event.
+  const fanout = new JobEventFanout({
+    log: events,
+    encode: encodeSseFrame,
+    logger,
+    onDelivered: (event) => metrics.eventRelayed(event.at),
+  });
+  const admission = new StreamAdmission({
+    shedLagMs: config.sseShedLagMs ?? 0,
+    maxStreams: config.maxStreamsPerProcess ?? 0,
+    openStreams: () => fanout.streams,
+  });
+  // One heartbeat timer per process while any stream is open, not one per stream.
+  let heartbeat: NodeJS.Timeout | undefined;
+  const heartbeatFrame = Buffer.from(': ping\n\n');
+  const keepHeartbeat = () => {
+    if (fanout.streams > 0 && heartbeat === undefined) {
+      heartbeat = setInterval(() => {
+        if (fanout.streams === 0) {
+          clearInterval(heartbeat);
+          heartbeat = undefined;
+        } else void fanout.broadcast(heartbeatFrame);
+      }, config.sseHeartbeatMs);
+      heartbeat.unref();
+    }
+  };
   const metrics = new ApiMetrics({
+    eventLoopLagMs: () => admission.lagMs(),
     queueJobCounts: () => queue.jobCounts(),
     agentWorkers: async () => knownAgentsWithWorkers(knownAgents, await deps.agents.offeredAgents()).map((a) => ({ agent: a.name, workers: a.workers })),
   });
@@ -269,16 +304,19 @@ export function createApp(deps: ApiDeps): Express {
     const id = jobIdParam(req);
     const afterId = lastEventId(req);
     if (!(await visibleStatus(res, id))) return notFound(res, id);
-    const sse = openSse(req, res, { heartbeatMs: config.sseHeartbeatMs });
-    trackStream(sse);
-    try {
-      for await (const { id: eventId, event } of events.subscribe(id, { ...(afterId ? { afterId } : {}), signal: sse.signal })) {
-        await sse.send({ id: eventId, event: event.type, data: event });
-        metrics.eventRelayed(event.at);
-      }
-    } finally {
-      sse.end();
+    const refusal = admission.refusal();
+    if (refusal) {
+      metrics.streamRefused(refusal.reason);
+      // Not sendError: its Retry-After is the Redis outage's, and this one carries jitter.
+      res.status(503).set('Retry-After', String(refusal.retryAfterSeconds)).json({ error: { code: 'unavailable', message: refusal.message } });
+      return;
     }
+    res.setHeader('X-Api-Pid', String(process.pid));
+    const { sink, signal } = openSseSink(req, res, { maxBufferedBytes: config.sseMaxBufferedBytes ?? 1024 * 1024 });
+    trackStream({ signal });
+    const detach = fanout.attach(id, sink, afterId ? { afterId } : {});
+    signal.addEventListener('abort', detach, { once: true });
+    keepHeartbeat();
   });
 
   api.delete('/jobs/:id', async (req, res) => {

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import type { FanoutSink } from '@tinyb/events';
 
 export interface SseStream {
   /** Writes one frame; waits while the client is slow to read, so a stalled client never piles up memory. */
@@ -56,4 +57,52 @@ export function openSse(req: Request, res: Response, opts: { heartbeatMs: number
       res.end();
     },
   };
+}
+
+export interface SseSinkOptions {
+  retryMs?: number;
+  /** Unsent bytes a client may have queued before it is dropped (it resumes with Last-Event-ID). */
+  maxBufferedBytes: number;
+}
+
+/**
+ * A response turned into a byte sink for the fan-out. The response is delimited by the connection's close
+ * (no chunked encoding), so a frame shared by every client of a job goes to each socket as the same bytes,
+ * with no per-client framing or copy. A client whose unsent bytes pass the budget is closed, not buffered
+ * for without bound. Heartbeats are the fan-out's (one timer per process), not one timer per stream.
+ */
+export function openSseSink(req: Request, res: Response, opts: SseSinkOptions): { sink: FanoutSink; signal: AbortSignal } {
+  const controller = new AbortController();
+  res.status(200).set({
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    Connection: 'close',
+    'X-Accel-Buffering': 'no',
+  });
+  // Neither Content-Length nor chunked: the body ends when the connection does, which an event stream's always does.
+  res.useChunkedEncodingByDefault = false;
+  res.write(`retry: ${opts.retryMs ?? 3000}\n\n`);
+  const socket = req.socket;
+  socket.setNoDelay(true);
+  res.on('close', () => controller.abort());
+  return {
+    signal: controller.signal,
+    sink: {
+      write(chunk) {
+        if (controller.signal.aborted || socket.destroyed) return true;
+        if (socket.writableLength > opts.maxBufferedBytes) return false;
+        socket.write(chunk);
+        return true;
+      },
+      end(reason) {
+        if (reason === 'too-slow') socket.destroy();
+        else res.end();
+      },
+    },
+  };
+}
+
+/** An event's SSE frame, built once and shared by every client of its job. */
+export function encodeSseFrame({ id, event }: { id: string; event: { type: string } }): Buffer {
+  return Buffer.from(`id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
 }

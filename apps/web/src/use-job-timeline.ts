@@ -27,6 +27,7 @@ export function useJobTimeline(api: ConsoleApi, jobId: string): { timeline: JobT
 
     const follow = async () => {
       while (!signal.aborted) {
+        let delayMs = RECONNECT_DELAY_MS;
         try {
           const afterId = current.lastEventId;
           for await (const { id, event } of api.events(jobId, { ...(afterId ? { afterId } : {}), signal })) {
@@ -46,9 +47,11 @@ export function useJobTimeline(api: ConsoleApi, jobId: string): { timeline: JobT
             setConnection('failed');
             return;
           }
+          // A loaded API sheds new streams (503) and says when to come back: every console waits that long.
+          if (err instanceof ApiError && err.status === 503 && err.retryAfterSeconds !== undefined) delayMs = err.retryAfterSeconds * 1000;
         }
         setConnection('reconnecting');
-        await sleep(RECONNECT_DELAY_MS, signal);
+        await sleep(delayMs, signal);
       }
     };
     void follow();

@@ -8,9 +8,17 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The server's Retry-After (seconds) on a 503 or 429, when it sent one. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
+}
+
+/** A Retry-After in delta-seconds (what the API sends); an HTTP date or garbage gives undefined. */
+function retryAfterOf(res: Response): number | undefined {
+  const value = res.headers.get('retry-after');
+  return value !== null && /^\d+$/.test(value.trim()) ? Number(value) : undefined;
 }
 
 const SubmitResponse = z.object({
@@ -98,10 +106,19 @@ export class TinyBackspaceClient {
     let lastId = opts.afterId;
     let reconnects = 0;
     for (;;) {
-      const res = await this.request(`/api/jobs/${encodeURIComponent(jobId)}/events`, {
-        headers: { accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) },
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
+      let res: Response;
+      try {
+        res = await this.request(`/api/jobs/${encodeURIComponent(jobId)}/events`, {
+          headers: { accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) },
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+      } catch (err) {
+        // A loaded API sheds new streams with 503 and Retry-After: come back when it says, not at once.
+        if (!(err instanceof ApiError) || err.status !== 503 || opts.signal?.aborted) throw err;
+        if (++reconnects > (opts.maxReconnects ?? 10)) throw err;
+        await new Promise((r) => setTimeout(r, (err.retryAfterSeconds ?? 1) * 1000));
+        continue;
+      }
       try {
         for await (const message of sseMessages(res)) {
           const event = JobEvent.parse(JSON.parse(message.data));
@@ -128,8 +145,9 @@ export class TinyBackspaceClient {
     if (res.ok) return res;
     const body: unknown = await res.json().catch(() => undefined);
     const parsed = ErrorBody.safeParse(body);
-    if (parsed.success) throw new ApiError(res.status, parsed.data.error.code, parsed.data.error.message);
-    throw new ApiError(res.status, 'http_error', `HTTP ${res.status} from ${path}`);
+    const retryAfter = retryAfterOf(res);
+    if (parsed.success) throw new ApiError(res.status, parsed.data.error.code, parsed.data.error.message, retryAfter);
+    throw new ApiError(res.status, 'http_error', `HTTP ${res.status} from ${path}`, retryAfter);
   }
 }
 

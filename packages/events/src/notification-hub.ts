@@ -20,6 +20,7 @@ interface Channel {
 export class NotificationHub {
   private connection: Connection | undefined;
   private readonly channels = new Map<string, Channel>();
+  private sweepTimer: NodeJS.Timeout | undefined;
   private readonly onMessage = (channel: string): void => {
     for (const listener of this.channels.get(channel)?.listeners ?? []) listener();
   };
@@ -41,18 +42,25 @@ export class NotificationHub {
     setImmediate(() => {
       if (connection === undefined || this.connection !== connection) return;
       connection.ping().then(
-        () => {
-          for (const channel of this.channels.values()) for (const listener of channel.listeners) listener();
-        },
+        () => this.notifyAll(),
         () => undefined,
       );
     });
   };
 
+  /**
+   * @param sweepIntervalMs how often every listener is told to look again while all is well: the one safety
+   * net for a notification lost without a reconnect (there is no per-follower polling). Undefined: never.
+   */
   constructor(
     private readonly connect: () => Connection,
     private readonly logger: Logger = silentLogger,
+    private readonly sweepIntervalMs?: number,
   ) {}
+
+  private notifyAll(): void {
+    for (const channel of this.channels.values()) for (const listener of channel.listeners) listener();
+  }
 
   /** Subscribes `listener` to `channel`; resolves once messages are flowing, with the function that leaves. */
   async join(channel: string, listener: Listener): Promise<() => Promise<void>> {
@@ -100,6 +108,8 @@ export class NotificationHub {
     connection?.off('ready', this.onReady);
     this.connection = undefined;
     this.channels.clear();
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
     return connection;
   }
 
@@ -110,6 +120,11 @@ export class NotificationHub {
       // ioredis reconnects and resubscribes by itself; a listener keeps each failed attempt from being "unhandled".
       this.connection.on('error', this.onError);
       this.connection.on('ready', this.onReady);
+      if (this.sweepIntervalMs !== undefined) {
+        // One timer per process, not per follower: 10,000 idle streams on one job cost one read per sweep.
+        this.sweepTimer = setInterval(() => this.notifyAll(), this.sweepIntervalMs);
+        this.sweepTimer.unref();
+      }
     }
     return this.connection;
   }

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { Cluster, type Redis } from 'ioredis';
 import { isTerminalEvent, type JobEvent, type JobStatus, type NewJobEvent } from '@tinyb/contracts';
 import {
@@ -20,6 +19,7 @@ import { addIndexWrites, indexWriteCommands, ownerFromStatusField, type IndexWri
 import type { StagedEventWriter, StagedWrites } from './staged-writes.js';
 import { RedisJobDirectory } from './redis-job-directory.js';
 import { NotificationHub } from './notification-hub.js';
+import type { JobEventLog, JobLogEntry } from './job-event-fanout.js';
 import { parseStreamId } from './stream-id.js';
 import { Wakeup } from './wakeup.js';
 
@@ -48,7 +48,11 @@ export interface RedisJobEventsDeps {
    * event after the terminal one: that job is then kept this long instead of retentionMs). Default 7 days.
    */
   activeTtlMs?: number;
-  /** Safety re-read of live followers, so a lost notification delays an event by at most this. Default 5 s. */
+  /**
+   * The per-process safety sweep: every this often, each watched job is read once (one XRANGE per job, not per
+   * follower), so a notification lost without a reconnect delays an event by at most this. A reconnect of the
+   * notification connection re-reads at once. Default 60 s.
+   */
   pollIntervalMs?: number;
   /** Entries per XRANGE; history is read in pages of this size. Default 500. */
   readBatch?: number;
@@ -75,6 +79,8 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
   private readonly hub: NotificationHub;
   private readonly ownsSubscriber: boolean;
   private readonly closed = new AbortController();
+  /** Each live follower's stop, aborted by close(): one Set, not one listener per follower on a shared signal. */
+  private readonly followers = new Set<AbortController>();
   private readonly readsInFlight = new Map<string, Promise<DecodedEntry[]>>();
   private readonly directory: RedisJobDirectory;
 
@@ -84,7 +90,7 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
     this.maxLen = deps.maxLen ?? 10_000;
     this.retentionMs = deps.retentionMs ?? 24 * HOUR_MS;
     this.activeTtlMs = deps.activeTtlMs ?? 7 * 24 * HOUR_MS;
-    this.pollIntervalMs = deps.pollIntervalMs ?? 5_000;
+    this.pollIntervalMs = deps.pollIntervalMs ?? 60_000;
     this.readBatch = deps.readBatch ?? 500;
     this.logger = deps.logger ?? silentLogger;
     this.now = deps.now ?? (() => new Date());
@@ -97,6 +103,7 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
           ? subscriber
           : () => subscriber,
       this.logger,
+      this.pollIntervalMs,
     );
     this.directory = new RedisJobDirectory({
       redis: this.redis,
@@ -105,8 +112,6 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
       logger: this.logger,
       now: this.now,
     });
-    // Every live follower waits on this signal; hundreds of SSE clients are normal, not a leak.
-    setMaxListeners(0, this.closed.signal);
   }
 
   async publish(jobId: string, input: NewJobEvent): Promise<string> {
@@ -215,13 +220,13 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
    * follower of a job at once, and they are usually all at the same last id, so a job with a hundred SSE
    * clients costs one read per event instead of a hundred.
    */
-  private readAfter(key: string, last: string | undefined): Promise<DecodedEntry[]> {
+  private readAfter(key: string, last: string | undefined, limit = this.readBatch): Promise<DecodedEntry[]> {
     const start = last === undefined ? '-' : `(${last}`;
-    const flightKey = `${key} ${start}`;
+    const flightKey = `${key} ${start} ${limit}`;
     let read = this.readsInFlight.get(flightKey);
     if (read === undefined) {
       read = this.redis
-        .xrange(key, start, '+', 'COUNT', this.readBatch)
+        .xrange(key, start, '+', 'COUNT', limit)
         .then((entries) => entries.map(([id, fields]) => ({ id, event: decodeEvent(dataField(fields)) })))
         .finally(() => this.readsInFlight.delete(flightKey));
       this.readsInFlight.set(flightKey, read);
@@ -229,24 +234,46 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
     return read;
   }
 
+  /** JobEventLog: one page of the job's log after `afterId`, shared with concurrent reads of the same page. */
+  readEntries(jobId: string, afterId: string | undefined, limit: number): Promise<JobLogEntry[]> {
+    return this.readAfter(jobEventKeys(this.prefix, jobId).events, afterId, limit);
+  }
+
+  /** JobEventLog: the job's notifications (and every reconnect and sweep) call `listener`. */
+  watch(jobId: string, listener: () => void): Promise<() => Promise<void>> {
+    return this.hub.join(jobEventKeys(this.prefix, jobId).notify, listener);
+  }
+
   /** Ends every live follower and closes the subscriber connection if this instance opened it. */
   async close(): Promise<void> {
     this.closed.abort();
+    for (const follower of this.followers) follower.abort();
+    this.followers.clear();
     const subscriber = this.hub.detach();
     if (subscriber !== undefined && this.ownsSubscriber) await subscriber.quit().catch(() => subscriber.disconnect());
   }
 
   private async *follow(jobId: string, afterId: string | undefined, signal: AbortSignal): AsyncGenerator<StoredJobEvent> {
-    const stops = [signal, this.closed.signal];
-    const stopped = (): boolean => signal.aborted || this.closed.signal.aborted;
-    if (stopped()) return;
+    if (signal.aborted || this.closed.signal.aborted) return;
+    // One stop per follower, linked once: waits listen on it alone. (Adding a listener per wait to a signal
+    // every follower shares costs O(followers) each, O(n²) per notification round: 24% of CPU at 10k.)
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.followers.add(stop);
+    const stops = [stop.signal];
+    const stopped = (): boolean => stop.signal.aborted;
     const keys = jobEventKeys(this.prefix, jobId);
     const wakeup = new Wakeup();
     const retry = <T>(attempt: () => Promise<T>) => this.retryWhileRedisIsAway(jobId, attempt, wakeup, stops);
     // Subscribe before the first read: an event published in between is then both in the read or
     // after it, and announced to us, so it can be neither lost nor (thanks to `last`) delivered twice.
     const leave = await retry(() => this.hub.join(keys.notify, () => wakeup.notify()));
-    if (leave === undefined) return;
+    if (leave === undefined) {
+      signal.removeEventListener('abort', onAbort);
+      this.followers.delete(stop);
+      return;
+    }
     try {
       let last = afterId;
       for (;;) {
@@ -263,9 +290,12 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
           yield { id, event };
           if (isTerminalEvent(event) || stopped()) return;
         }
-        if (entries.length < this.readBatch) await wakeup.wait(this.pollIntervalMs, stops);
+        // No timeout: the hub's reconnect notice and its per-process sweep are the safety net, not polling.
+        if (entries.length < this.readBatch) await wakeup.wait(undefined, stops);
       }
     } finally {
+      signal.removeEventListener('abort', onAbort);
+      this.followers.delete(stop);
       await leave();
     }
   }
@@ -299,7 +329,9 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
 
 /** A connection like `redis` (narrowed: the two classes' duplicate() signatures cannot be called as a union). */
 function duplicate(redis: Redis | Cluster): Redis | Cluster {
-  return redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
+  // The subscriber queues its SUBSCRIBEs until it has connected, even when the connection it copies fails fast
+  // (the API's does): without this, every follower of a fresh process met "Stream isn't writeable" and retried.
+  return redis instanceof Cluster ? redis.duplicate(undefined, { enableOfflineQueue: true }) : redis.duplicate({ enableOfflineQueue: true });
 }
 
 function errorMessage(err: unknown): string {

@@ -7,6 +7,8 @@ export interface ApiMetricsSources {
   queueJobCounts(): Promise<ReadonlyArray<{ queue: string; state: string; count: number }>>;
   /** Live workers per known agent (0 included), read when scraped. */
   agentWorkers(): Promise<ReadonlyArray<{ agent: string; workers: number }>>;
+  /** The event loop's recent delay in ms (what SSE shedding compares with SSE_SHED_LAG_MS). */
+  eventLoopLagMs?(): number;
 }
 
 /**
@@ -18,6 +20,7 @@ export class ApiMetrics {
   private readonly streamsOpen: Gauge;
   private readonly relayLag: Histogram;
   private readonly submitted: Counter<'agent'>;
+  private readonly refused: Counter<'reason'>;
 
   constructor(sources: ApiMetricsSources) {
     const registers = [this.registry];
@@ -48,6 +51,18 @@ export class ApiMetrics {
       buckets: LAG_SECONDS,
       registers,
     });
+    const lagMs = sources.eventLoopLagMs;
+    if (lagMs) {
+      new Gauge({
+        name: 'tinyb_event_loop_lag_seconds',
+        help: 'Largest event-loop delay of this API process over the last second or so (new SSE streams are shed above SSE_SHED_LAG_MS)',
+        registers,
+        collect() {
+          this.set(lagMs() / 1000);
+        },
+      });
+    }
+    this.refused = new Counter({ name: 'tinyb_sse_streams_refused_total', help: 'New event streams answered 503, by reason (event_loop_lag, stream_cap)', labelNames: ['reason'], registers });
     this.submitted = new Counter({ name: 'tinyb_jobs_submitted_total', help: 'Jobs queued through this API process', labelNames: ['agent'], registers });
   }
 
@@ -69,6 +84,11 @@ export class ApiMetrics {
   eventRelayed(at: string): void {
     const lagMs = Date.now() - Date.parse(at);
     if (Number.isFinite(lagMs)) this.relayLag.observe(Math.max(0, lagMs) / 1000);
+  }
+
+  /** A new event stream refused with 503 (shed under lag, or over the per-process cap). */
+  streamRefused(reason: string): void {
+    this.refused.inc({ reason });
   }
 
   jobSubmitted(agent: string): void {

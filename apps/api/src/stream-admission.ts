@@ -1,0 +1,62 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
+export type StreamRefusal = { reason: 'event_loop_lag' | 'stream_cap'; retryAfterSeconds: number; message: string };
+
+export interface StreamAdmissionOptions {
+  /** Above this event-loop lag (ms) new streams are refused; 0: never. */
+  shedLagMs: number;
+  /** Open streams this process holds at most; 0: no cap. */
+  maxStreams: number;
+  openStreams(): number;
+}
+
+const WINDOW_MS = 1_000;
+
+/**
+ * Decides whether a new SSE stream may open on this process. Shedding new streams while the event loop lags
+ * keeps the streams already open (and health checks and submits) served, instead of slowing everyone; the
+ * refused clients come back after Retry-After, possibly to a calmer process. Lag is the max event-loop delay
+ * over the last second or so, from Node's native histogram (no JS timer of its own).
+ */
+export class StreamAdmission {
+  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  private windowStart = performance.now();
+  private previousMaxMs = 0;
+
+  constructor(private readonly opts: StreamAdmissionOptions) {
+    this.histogram.enable();
+  }
+
+  /** The largest event-loop delay seen in the current and previous window, in ms. */
+  lagMs(): number {
+    const now = performance.now();
+    const currentMaxMs = this.histogram.max / 1e6;
+    if (now - this.windowStart >= WINDOW_MS) {
+      this.previousMaxMs = currentMaxMs;
+      this.histogram.reset();
+      this.windowStart = now;
+      return this.previousMaxMs;
+    }
+    // An empty histogram's max is 0; a fresh window keeps the previous one's lag.
+    return Math.max(this.previousMaxMs, currentMaxMs);
+  }
+
+  /** Undefined when a new stream may open; otherwise why not, and when to come back. */
+  refusal(): StreamRefusal | undefined {
+    if (this.opts.maxStreams > 0 && this.opts.openStreams() >= this.opts.maxStreams) {
+      return { reason: 'stream_cap', retryAfterSeconds: 1 + jitterSeconds(), message: `this process already holds ${this.opts.maxStreams} streams; retry shortly` };
+    }
+    if (this.opts.shedLagMs > 0) {
+      const lag = this.lagMs();
+      if (lag > this.opts.shedLagMs) {
+        return { reason: 'event_loop_lag', retryAfterSeconds: 1 + jitterSeconds(), message: `the API is overloaded (event loop ${Math.round(lag)} ms behind); retry shortly` };
+      }
+    }
+    return undefined;
+  }
+}
+
+/** 0–2 s more, so thousands of shed clients do not all come back in the same second. */
+function jitterSeconds(): number {
+  return Math.floor(Math.random() * 3);
+}
