@@ -51,6 +51,12 @@ const ApiEnv = z.object({
   /** First retry delay; it doubles with each further attempt. */
   JOB_BACKOFF_MS: intFromEnv.min(0).default(15_000),
   SSE_HEARTBEAT_MS: intFromEnv.positive().default(15_000),
+  /** API processes on the one port (node:cluster); default: one per core. 1 runs the API in the started process. */
+  API_PROCESSES: intFromEnv.min(1).max(256).optional(),
+  /** Above this event-loop lag (ms) new event streams are answered 503 with Retry-After; 0 turns shedding off. */
+  SSE_SHED_LAG_MS: intFromEnv.min(0).default(200),
+  /** Event streams each API process holds at most (then 503 with Retry-After); 0: no cap. */
+  MAX_STREAMS_PER_PROCESS: intFromEnv.min(0).default(20_000),
   /** Where the web console's build is (served under /ui/); default: apps/web/dist of this checkout. */
   WEB_DIST_DIR: z.string().min(1).optional(),
   /**

@@ -94,6 +94,8 @@ runMain(async () => {
       defaultAgent: env.DEFAULT_AGENT,
       knownAgents: env.KNOWN_AGENTS,
       sseHeartbeatMs: env.SSE_HEARTBEAT_MS,
+      sseShedLagMs: env.SSE_SHED_LAG_MS,
+      maxStreamsPerProcess: env.MAX_STREAMS_PER_PROCESS,
       webDistDir: env.WEB_DIST_DIR ?? fileURLToPath(new URL('../../web/dist', import.meta.url)),
       ...(env.API_TOKEN ? { apiToken: env.API_TOKEN } : {}),
       apiKeys: env.API_KEYS,
