@@ -14,7 +14,7 @@ export interface SwarmStats {
   open: number;
   /** Connections that failed, were refused a 200, or closed before the end. */
   failed: number;
-  /** Statuses other than 200 seen (e.g. 503 from shedding), by status. */
+  /** Statuses other than 200 seen (e.g. 503 from shedding, then retried), by status. */
   refusals: Record<string, number>;
 }
 
@@ -50,9 +50,19 @@ export class SseSwarm {
     await Promise.all(Array.from({ length: Math.min(inFlight, count) }, worker));
   }
 
-  private openOne(i: number): Promise<void> {
+  /** Opens client `i`; a 503 (shed) is retried after its Retry-After, as the CLI and the console do, up to 5 times. */
+  private async openOne(i: number): Promise<void> {
     const seen = new Set<number>();
     this.seen[i] = seen;
+    for (let attempt = 0; ; attempt++) {
+      const retryAfterSec = await this.connectOnce(i, seen);
+      if (retryAfterSec === undefined || attempt >= 5 || this.closing) return;
+      await new Promise((resolve) => setTimeout(resolve, retryAfterSec * 1000));
+    }
+  }
+
+  /** Resolves when the headers are in (or the connection failed): with the Retry-After of a 503, else undefined. */
+  private connectOnce(i: number, seen: Set<number>): Promise<number | undefined> {
     return new Promise((resolve) => {
       const socket = connect({ host: this.target.host, port: this.target.port, localAddress: SOURCE_ADDRESSES[i % SOURCE_ADDRESSES.length] });
       this.sockets[i] = socket;
@@ -60,10 +70,10 @@ export class SseSwarm {
       let headerDone = false;
       let carry = '';
       let settled = false;
-      const settle = () => {
+      const settle = (retryAfterSec?: number) => {
         if (!settled) {
           settled = true;
-          resolve();
+          resolve(retryAfterSec);
         }
       };
       socket.on('connect', () => {
@@ -81,8 +91,10 @@ export class SseSwarm {
           headerDone = true;
           if (status !== '200') {
             this.refusals[status] = (this.refusals[status] ?? 0) + 1;
-            this.failedCount++;
             socket.destroy();
+            const retryAfter = /\r\nretry-after: *(\d+)/i.exec(text)?.[1];
+            if (status === '503' && retryAfter !== undefined) return settle(Number(retryAfter));
+            this.failedCount++;
             settle();
             return;
           }
