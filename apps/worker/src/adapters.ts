@@ -2,6 +2,7 @@ import { ClaudeCodeAgent, CodexAgent, GeminiAgent, OpenAiCompatibleAgent, resolv
 import { AppError, type CodingAgent, type Logger, type Sandbox, type SandboxProvider } from '@tinyb/core';
 import {
   GitHubAppCredentials,
+  CheckoutCache,
   GitHubHost,
   PersonalTokenCredentials,
   loadGitHubAppPrivateKey,
@@ -52,7 +53,11 @@ export async function buildGitHost(env: WorkerEnv, logger: Logger, registerSecre
     credentials instanceof PersonalTokenCredentials && env.COMMIT_AUTHOR_NAME && env.COMMIT_AUTHOR_EMAIL
       ? { commitAuthor: { name: env.COMMIT_AUTHOR_NAME, email: env.COMMIT_AUTHOR_EMAIL } }
       : {};
-  return new GitHubHost({ credentials, gitUrl: env.GITHUB_URL, ...commitAuthor, logger });
+  const checkoutCache = new CheckoutCache({
+    dir: env.CHECKOUT_CACHE_DIR ?? path.join(os.tmpdir(), `tinyb-checkout-cache-${process.pid}`),
+    maxBytes: env.CHECKOUT_CACHE_MAX_BYTES,
+  });
+  return new GitHubHost({ credentials, gitUrl: env.GITHUB_URL, ...commitAuthor, checkoutCache, logger });
 }
 
 /**

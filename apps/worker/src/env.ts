@@ -55,6 +55,15 @@ const WorkerEnv = z
     /** How often a triggered job is looked at, to edit its GitHub status comment soon after it ends. */
     TRIGGER_FOLLOW_INTERVAL_MS: intFromEnv.min(100).default(10_000),
 
+    /**
+     * Checkout archives kept on the worker's disk by repository and commit, so jobs on a commit already seen
+     * skip the download (least recently used go first). 0: none kept (each job's archive is still streamed
+     * from disk, never held in memory).
+     */
+    CHECKOUT_CACHE_MAX_BYTES: intFromEnv.min(0).default(2 * 1024 * 1024 * 1024),
+    /** Where they are kept; default a directory of this process under the system's temporary directory. */
+    CHECKOUT_CACHE_DIR: z.string().optional(),
+
     SANDBOX_PROVIDER: z.enum(['local', 'daytona']).default('local'),
     SANDBOX_ROOT: z.string().optional(),
     /** Runs agents without bubblewrap isolation. Only for machines where bwrap cannot run and the agent is trusted. */

@@ -14,13 +14,36 @@ const INHERITED_GIT_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_O
  * argv (visible in `ps`) or the remote URL (which git writes to `.git/config`), so the archive holds no
  * credential. The temporary directory is removed whatever happens.
  */
-export async function downloadCheckout(opts: {
+export async function downloadCheckout(opts: CheckoutSource): Promise<{ sha: string; archive: Uint8Array }> {
+  let archive: Uint8Array | undefined;
+  const { sha } = await cloneAndArchive(opts, async (dir, env) => {
+    const tar = await runCommand('tar', ['-c', '-C', dir, '.'], { env, signal: opts.signal });
+    if (tar.exitCode !== 0) throw new AppError('clone_failed', `could not archive the checkout: ${tar.stderr.trim()}`, { retryable: true });
+    archive = new Uint8Array(tar.stdout.buffer, tar.stdout.byteOffset, tar.stdout.byteLength);
+  });
+  return { sha, archive: archive ?? new Uint8Array() };
+}
+
+/**
+ * The same checkout, archived straight into `file` on the worker's disk (tar writes it; nothing passes through
+ * memory), for a checkout cache or a streamed hand-over. Same credential handling as downloadCheckout.
+ */
+export async function downloadCheckoutToFile(opts: CheckoutSource & { file: string }): Promise<{ sha: string }> {
+  return cloneAndArchive(opts, async (dir, env) => {
+    const tar = await runCommand('tar', ['-c', '-f', opts.file, '-C', dir, '.'], { env, signal: opts.signal });
+    if (tar.exitCode !== 0) throw new AppError('clone_failed', `could not archive the checkout: ${tar.stderr.trim()}`, { retryable: true });
+  });
+}
+
+export interface CheckoutSource {
   gitUrl: string;
   token: string;
   repo: RepoCoordinates;
   branch: string;
   signal: AbortSignal;
-}): Promise<{ sha: string; archive: Uint8Array }> {
+}
+
+async function cloneAndArchive(opts: CheckoutSource, archive: (dir: string, env: NodeJS.ProcessEnv) => Promise<void>): Promise<{ sha: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tinyb-checkout-'));
   try {
     const remote = `${opts.gitUrl.replace(/\/+$/, '')}/${encodeURIComponent(opts.repo.owner)}/${encodeURIComponent(opts.repo.name)}.git`;
@@ -37,10 +60,8 @@ export async function downloadCheckout(opts: {
     if (head.exitCode !== 0 || !/^[0-9a-f]{40,64}$/.test(sha)) {
       throw new AppError('clone_failed', `could not read the cloned HEAD: ${redactSecrets(head.stderr.trim(), [opts.token])}`, { retryable: true });
     }
-
-    const tar = await runCommand('tar', ['-c', '-C', dir, '.'], { env, signal: opts.signal });
-    if (tar.exitCode !== 0) throw new AppError('clone_failed', `could not archive the checkout: ${tar.stderr.trim()}`, { retryable: true });
-    return { sha, archive: new Uint8Array(tar.stdout.buffer, tar.stdout.byteOffset, tar.stdout.byteLength) };
+    await archive(dir, env);
+    return { sha };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@ import {
   AppError,
   throwIfAborted,
   type ChangedFile,
+  type CheckoutLease,
   type GitHost,
   type Logger,
   type PullRequestComment,
@@ -13,7 +14,11 @@ import {
   type RepoCoordinates,
   type RepoInfo,
 } from '@tinyb/core';
-import { downloadCheckout } from './download-checkout.js';
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { CheckoutCache } from './checkout-cache.js';
+import { downloadCheckout, downloadCheckoutToFile } from './download-checkout.js';
 import type { GitHubCredentials, RepoCredentials } from './github-credentials.js';
 import { asHttpError, isAlreadyExists, toGitHostError } from './github-error.js';
 import { PersonalTokenCredentials } from './personal-token-credentials.js';
@@ -29,6 +34,11 @@ export type GitHubHostOptions =
        * the token's user, or an app's bot (keep it unset for an app, whose commits should stay the bot's).
        */
       commitAuthor?: CommitAuthor;
+      /**
+       * Checkouts by repository and commit, lent to openCheckout (a per-worker cache). Absent: each openCheckout
+       * archives into a temporary file of its own, deleted on release (still streamed, never in memory).
+       */
+      checkoutCache?: CheckoutCache;
       logger: Logger;
     }
   | {
@@ -68,12 +78,45 @@ export class GitHubHost implements GitHost {
   private readonly gitUrl: string;
   private readonly commitAuthor: CommitAuthor | undefined;
   private readonly logger: Logger;
+  private readonly checkouts: CheckoutCache;
 
   constructor(opts: GitHubHostOptions) {
     this.credentials = 'credentials' in opts ? opts.credentials : new PersonalTokenCredentials({ token: opts.token, octokit: opts.octokit });
     this.gitUrl = opts.gitUrl;
     this.commitAuthor = 'commitAuthor' in opts ? opts.commitAuthor : undefined;
     this.logger = opts.logger.child({ component: 'github-host' });
+    // Without a cache: one that keeps nothing (every lease its own file, deleted on release).
+    this.checkouts = ('checkoutCache' in opts ? opts.checkoutCache : undefined) ?? new CheckoutCache({ dir: path.join(os.tmpdir(), `tinyb-checkouts-${process.pid}-${randomUUID()}`), maxBytes: 0 });
+  }
+
+  async openCheckout(repo: RepoCoordinates, branch: string, signal: AbortSignal): Promise<CheckoutLease> {
+    const startedAt = Date.now();
+    const lease = await this.checkouts.open(
+      { resolveBranch: (r, b, s) => this.resolveBranch(r, b, s), archiveTo: (r, b, file, s) => this.archiveTo(r, b, file, s) },
+      repo,
+      branch,
+      signal,
+    );
+    this.logger.debug({ owner: repo.owner, repo: repo.name, sha: lease.sha, archiveBytes: lease.bytes, cached: lease.cached, durationMs: Date.now() - startedAt }, 'checkout ready');
+    return lease;
+  }
+
+  /** downloadCheckout's clone, archived into `file`, with the same credential handling. */
+  private async archiveTo(repo: RepoCoordinates, branch: string, file: string, signal: AbortSignal): Promise<{ sha: string }> {
+    let creds = await this.credentialsFor('git clone', repo, signal);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await downloadCheckoutToFile({ gitUrl: this.gitUrl, token: creds.token, repo, branch, signal, file });
+      } catch (err) {
+        const denied = err instanceof AppError && err.code === 'repo_access_denied';
+        if (attempt === 1 && denied && !signal.aborted && this.credentials.invalidate(repo, creds.token)) {
+          this.logger.warn({ owner: repo.owner, repo: repo.name, operation: 'git clone' }, 'github refused the credentials, trying fresh ones');
+          creds = await this.credentialsFor('git clone', repo, signal);
+          continue;
+        }
+        throw this.fail('git clone', repo, err, signal, creds.token);
+      }
+    }
   }
 
   async getRepo(repo: RepoCoordinates, signal: AbortSignal): Promise<RepoInfo> {

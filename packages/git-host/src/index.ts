@@ -12,3 +12,4 @@ export { PersonalTokenCredentials, type PersonalTokenCredentialsOptions } from '
 export { GitHubAppCredentials, INSTALLATION_TOKEN_PERMISSIONS, type GitHubAppCredentialsOptions } from './github-app-credentials.js';
 export { loadGitHubAppPrivateKey } from './load-github-app-private-key.js';
 export { toGitHostError } from './github-error.js';
+export { CheckoutCache, temporaryCheckoutCache, type CheckoutArchiver, type CheckoutCacheOptions } from './checkout-cache.js';

@@ -115,6 +115,12 @@ export class LocalSandbox implements Sandbox {
     return this.files.write(sandboxPath, data);
   }
 
+  async writeFileStream(sandboxPath: string, chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<void> {
+    this.assertAlive();
+    signal.throwIfAborted();
+    return this.files.write(sandboxPath, abortable(chunks, signal));
+  }
+
   destroy(): Promise<void> {
     this.destroyed = true;
     // A failed removal is forgotten so that a later destroy (the reaper's, say) tries again.
@@ -137,5 +143,13 @@ export class LocalSandbox implements Sandbox {
 
   private assertAlive(): void {
     if (this.destroyed) throw new AppError('sandbox_failed', `sandbox ${this.id} was destroyed`);
+  }
+}
+
+/** The chunks until `signal` aborts: a cancelled job stops writing its archive at the next chunk. */
+async function* abortable(chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncIterable<Uint8Array> {
+  for await (const chunk of chunks) {
+    signal.throwIfAborted();
+    yield chunk;
   }
 }

@@ -42,7 +42,8 @@ export class WorkspaceFiles {
     }
   }
 
-  async write(sandboxPath: string, data: Uint8Array | string): Promise<void> {
+  /** `data` may come in chunks (an archive streamed from the worker's disk): it is written as it comes. */
+  async write(sandboxPath: string, data: Uint8Array | string | AsyncIterable<Uint8Array>): Promise<void> {
     const hostPath = this.toHostPath(sandboxPath);
     const relative = path.relative(this.opts.hostDir, hostPath);
     if (relative === '') throw refused(sandboxPath, 'is the workspace itself');
@@ -68,7 +69,8 @@ export class WorkspaceFiles {
       await this.assertHandleInside(sandboxPath, handle.fd);
       if (!(await handle.stat()).isFile()) throw refused(sandboxPath, 'not a regular file');
       await handle.truncate(0);
-      await handle.writeFile(data);
+      if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+      else await writeChunks(handle, data);
     } finally {
       await handle.close();
     }
@@ -101,6 +103,13 @@ export class WorkspaceFiles {
     } catch (err) {
       throw failed(sandboxPath, err);
     }
+  }
+}
+
+async function writeChunks(handle: fs.FileHandle, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  for await (const chunk of chunks) {
+    // A write may take part of a chunk; the rest follows at the file's position.
+    for (let offset = 0; offset < chunk.byteLength; ) offset += (await handle.write(chunk, offset)).bytesWritten;
   }
 }
 

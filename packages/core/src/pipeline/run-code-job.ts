@@ -206,12 +206,10 @@ async function cloneRepo(
   const followUp = job.data.followUp ? await inspectFollowUp(repo, job.id, job.data.followUp, deps.gitHost, ctx) : undefined;
   if (followUp?.landed) return { baseBranch: followUp.pr.head.ref, baseSha: followUp.pinnedSha, followUp };
   const baseBranch = followUp?.pr.head.ref ?? job.data.baseBranch ?? (await deps.gitHost.getRepo(repo, ctx.signal)).defaultBranch;
-  const { sha, archive } = await deps.gitHost.downloadCheckout(repo, baseBranch, ctx.signal);
-  throwIfAborted(ctx.signal);
+  const archivePath = `${sandbox.workspaceDir}/checkout.tar`;
+  const sha = await placeCheckout(sandbox, archivePath, repo, baseBranch, deps.gitHost, ctx);
   // The branch may move between the PR's read and the clone: the agent must work on the pinned head, nothing newer.
   if (followUp && sha !== followUp.pinnedSha) throw branchMoved(followUp.pr.number, followUp.pinnedSha, sha);
-  const archivePath = `${sandbox.workspaceDir}/checkout.tar`;
-  await sandbox.writeFile(archivePath, archive);
   const run = async (argv: string[]) => {
     const r = await sandbox.exec(argv, { timeoutMs: deps.limits.commandTimeoutMs, signal: ctx.signal });
     if (r.exitCode !== 0 || r.timedOut) {
@@ -225,6 +223,40 @@ async function cloneRepo(
   await run(['git', '-C', repoDir, 'config', 'user.name', 'Tiny Backspace']);
   await run(['git', '-C', repoDir, 'config', 'user.email', 'tiny-backspace@users.noreply.github.com']);
   return { baseBranch, baseSha: sha, ...(followUp ? { followUp } : {}) };
+}
+
+/**
+ * Puts the checkout's archive at `archivePath` in the sandbox and returns its commit. With a host that lends
+ * archives (a per-worker cache by repository and commit) it is streamed from the host's disk, never held whole in
+ * memory; otherwise it is downloaded into memory and written. Each job extracts its own copy: the cache is
+ * read-only and no directory is ever shared between jobs.
+ */
+async function placeCheckout(sandbox: Sandbox, archivePath: string, repo: RepoCoordinates, branch: string, gitHost: GitHost, ctx: StepContext): Promise<string> {
+  if (gitHost.openCheckout === undefined) {
+    const { sha, archive } = await gitHost.downloadCheckout(repo, branch, ctx.signal);
+    throwIfAborted(ctx.signal);
+    await sandbox.writeFile(archivePath, archive);
+    return sha;
+  }
+  const lease = await gitHost.openCheckout(repo, branch, ctx.signal);
+  try {
+    throwIfAborted(ctx.signal);
+    ctx.logger.info({ sha: lease.sha, bytes: lease.bytes, cached: lease.cached }, 'checkout ready');
+    if (sandbox.writeFileStream) {
+      await sandbox.writeFileStream(archivePath, lease.chunks(), ctx.signal);
+    } else {
+      const whole = new Uint8Array(lease.bytes);
+      let at = 0;
+      for await (const chunk of lease.chunks()) {
+        whole.set(chunk, at);
+        at += chunk.byteLength;
+      }
+      await sandbox.writeFile(archivePath, whole.subarray(0, at));
+    }
+    return lease.sha;
+  } finally {
+    lease.release();
+  }
 }
 
 /** Destroying must happen even when the job was cancelled, and must never hide the job's own error. */

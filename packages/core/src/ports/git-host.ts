@@ -59,6 +59,18 @@ export interface PullRequestCommit {
  * The git forge. All credentials stay inside the implementation, in the worker process: nothing it
  * returns or writes to disk carries a token.
  */
+/** A checkout archive (tar, `.git` included) held for one reader; see GitHost.openCheckout. */
+export interface CheckoutLease {
+  readonly sha: string;
+  readonly bytes: number;
+  /** Whether it came from the cache (for logs and the bench): no download happened. */
+  readonly cached: boolean;
+  /** The archive from its first byte, in chunks; each call starts again. */
+  chunks(): AsyncIterable<Uint8Array>;
+  /** Idempotent. The archive may be evicted (or deleted) once every lease on it is released. */
+  release(): void;
+}
+
 export interface GitHost {
   getRepo(repo: RepoCoordinates, signal: AbortSignal): Promise<RepoInfo>;
   /** The commit a branch points at; AppError `branch_not_found` if there is no such branch. */
@@ -72,6 +84,13 @@ export interface GitHost {
     branch: string,
     signal: AbortSignal,
   ): Promise<{ sha: string; archive: Uint8Array }>;
+  /**
+   * The same checkout as a lease on an archive the host keeps on its disk (a cache by repository and commit, or
+   * a temporary file): read it in chunks as often as needed until `release()`, so a big repository is never
+   * held in memory and a commit checked out before is not downloaded again. Optional: without it, the
+   * pipeline uses downloadCheckout.
+   */
+  openCheckout?(repo: RepoCoordinates, branch: string, signal: AbortSignal): Promise<CheckoutLease>;
   /** Creates a commit of `files` on top of `baseSha` without touching any branch. Returns its sha. */
   createCommit(
     repo: RepoCoordinates,

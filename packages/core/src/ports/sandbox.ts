@@ -57,6 +57,11 @@ export interface Sandbox {
   /** Reads a regular file. Paths are sandbox paths; a path (or symlink) leading outside the workspace is refused. */
   readFile(path: string): Promise<Uint8Array>;
   writeFile(path: string, data: Uint8Array | string): Promise<void>;
+  /**
+   * Writes a file from chunks as they come, for archives too big to hold in memory. Optional: a sandbox
+   * without it gets the chunks joined and written with writeFile.
+   */
+  writeFileStream?(path: string, chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<void>;
   /** Idempotent; never throws for a sandbox that is already gone. */
   destroy(): Promise<void>;
 }
