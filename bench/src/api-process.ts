@@ -36,7 +36,9 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export async function startApi(opts: StartApiOptions): Promise<ApiProcess> {
   const port = await freePort();
   const entry = opts.processes === undefined ? 'src/main.ts' : 'src/start.ts';
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry], {
+  // BENCH_CPU_PROF=<dir>: the API writes a V8 CPU profile there when it exits (see bench/README.md, profiles).
+  const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_CPU_PROF']] : [];
+  const child = spawn(process.execPath, [...profile, '--import', import.meta.resolve('tsx'), entry], {
     cwd: `${repoRoot}apps/api`,
     // Only what the API needs: an API_TOKEN or other setting from the caller's shell must not leak in.
     env: {

@@ -18,6 +18,9 @@ export interface EnqueueBenchOptions {
   rounds: number;
   /** Calls per row run and discarded before the measured rounds, so the JIT, pools and connections are warm. */
   warmup: number;
+  /** `POST /api/jobs` open-loop at this rate (a request starts on schedule, whatever the earlier ones do), for this long. */
+  pacedPerSec: number;
+  pacedSeconds: number;
   cpu: CpuMeter;
 }
 
@@ -39,7 +42,7 @@ const BODY = { repo_url: BENCH_REPO_URL, prompt: 'Add a short paragraph about be
  * Enqueue cost, four rows at the same concurrency, each on its own key prefix (latency is per call, jobs/s is
  * calls completed over the time spent in that row):
  * - `baseline`: BullMQ `queue.add` of the job data the API would build (same queue options, via CodeJobQueue's Queue);
- * - `inProcess`: what the route does, without HTTP: `CodeJobQueue.enqueue` with `job.queued` published first;
+ * - `inProcess`: what the route does, without HTTP: `CodeJobQueue.enqueue` with `job.queued` in the same MULTI;
  * - `api`: `POST /api/jobs` to the API process; `apiIdempotent`: the same with a fresh `Idempotency-Key` each.
  */
 export async function benchEnqueue(opts: EnqueueBenchOptions) {
@@ -64,10 +67,9 @@ export async function benchEnqueue(opts: EnqueueBenchOptions) {
     },
     inProcess: async () => {
       const data = jobData();
+      // As the route does: job.queued recorded with the job, in the queue's one transaction.
       await inProcessQueue.enqueue(data, {
-        beforeAdd: async (jobId) => {
-          await inProcessEvents.publish(jobId, { type: 'job.queued', repoUrl: data.repo.url, agent: data.agent, draft: data.draft });
-        },
+        announce: { via: inProcessEvents, event: { type: 'job.queued', repoUrl: data.repo.url, agent: data.agent, draft: data.draft } },
       });
     },
     api: () => postJob(agent, url, body, {}),
@@ -91,6 +93,8 @@ export async function benchEnqueue(opts: EnqueueBenchOptions) {
       }
     }
     const figures = Object.fromEntries(names.map((n) => [n, loadFigures(runs[n])])) as Record<Row, LoadFigures>;
+    process.stderr.write(`bench: enqueue paced at ${opts.pacedPerSec} req/s for ${opts.pacedSeconds} s\n`);
+    const paced = await runPaced(opts.pacedPerSec, opts.pacedSeconds * 1000, rows.api);
     const { baseline } = figures;
     const ratios = (f: LoadFigures) => ({
       jobsPerSec: ratio(f.jobsPerSec, baseline.jobsPerSec),
@@ -105,6 +109,7 @@ export async function benchEnqueue(opts: EnqueueBenchOptions) {
       httpClient: `node:http keep-alive Agent, maxSockets ${opts.concurrency}, in the bench process`,
       ...figures,
       ratiosToBaseline: { inProcess: ratios(figures.inProcess), api: ratios(figures.api), apiIdempotent: ratios(figures.apiIdempotent) },
+      paced,
     };
   } finally {
     agent.destroy();
@@ -134,6 +139,27 @@ function loadFigures(runs: readonly LoadRun[]): LoadFigures {
     errors: runs.reduce((acc, r) => acc + r.errors, 0),
     cpu: cpuShare(runs.flatMap((r) => (r.cpu ? [r.cpu] : []))),
   };
+}
+
+/**
+ * Open loop: starts `task` every 1/perSec s on schedule (late starts are counted from their scheduled time, so a
+ * stall shows up as latency instead of hiding as a lower rate), for `durationMs`.
+ */
+async function runPaced(perSec: number, durationMs: number, task: () => Promise<void>) {
+  const latencies: number[] = [];
+  let errors = 0;
+  const total = Math.round((perSec * durationMs) / 1000);
+  const start = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const scheduled = start + (i * 1000) / perSec;
+    const wait = scheduled - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(task().then(() => void latencies.push(performance.now() - scheduled), () => void (errors += 1)));
+  }
+  await Promise.all(inFlight);
+  const elapsedSec = (performance.now() - start) / 1000;
+  return { targetPerSec: perSec, achievedPerSec: round(latencies.length / elapsedSec, 0), seconds: durationMs / 1000, latencyMs: summarize(latencies), errors };
 }
 
 /** Runs `task` `total` times with at most `concurrency` in flight; latency is measured per call. */

@@ -101,7 +101,7 @@ export async function benchJobs(opts: JobsBenchOptions) {
     const first = startWorker();
     await first.waitForOutput('worker started', 60_000);
 
-    // --- pipeline ---
+    // --- pipeline --- (skipped with 0 trials)
     const postToAgent: number[] = [];
     const commitToPr: number[] = [];
     const steps = new Map<string, number[]>();
@@ -125,7 +125,7 @@ export async function benchJobs(opts: JobsBenchOptions) {
       push(steps, 'queue_wait', at((e) => e.type === 'job.started') - postedAt);
       for (const e of events) if (e.type === 'step.completed') push(steps, e.step, e.durationMs);
     }
-    const pipeline = {
+    const pipeline = opts.pipelineTrials === 0 ? undefined : {
       files: opts.files + 1,
       bytes,
       trials: opts.pipelineTrials,
@@ -138,6 +138,7 @@ export async function benchJobs(opts: JobsBenchOptions) {
     };
 
     // --- takeover ---
+    if (opts.takeoverTrials === 0) return { pipeline, takeover: undefined };
     const second = startWorker();
     await second.waitForOutput('worker started', 60_000);
     const takeovers: number[] = [];

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { DEFAULT_REDIS_URL, redisConnectionOptions } from '@tinyb/queue';
 import { startApi, type ApiProcess } from './api-process.js';
@@ -8,8 +9,10 @@ import { benchEvents } from './bench-events.js';
 import { benchFanout, defaultApiProcesses } from './bench-fanout-section.js';
 import { CpuMeter } from './cpu-meter.js';
 import { deleteKeysUnder } from './delete-keys.js';
+import { benchJobs } from './bench-jobs.js';
+import { writeResults } from './results-writer.js';
 
-const SECTIONS = ['enqueue', 'events', 'fanout'] as const;
+const SECTIONS = ['enqueue', 'events', 'fanout', 'pipeline', 'takeover'] as const;
 type Section = (typeof SECTIONS)[number];
 /** `pnpm bench --only fanout` (or `--only enqueue,events`) runs only those sections; default: all. */
 function selectedSections(argv: readonly string[]): ReadonlySet<Section> {
@@ -29,7 +32,7 @@ const sections = selectedSections(process.argv.slice(2));
  */
 const config = {
   redisUrl: process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL,
-  enqueue: { requests: 2000, concurrency: 50, rounds: 4, warmup: 300 },
+  enqueue: { requests: 2000, concurrency: 50, rounds: 4, warmup: 300, pacedPerSec: 1000, pacedSeconds: 5 },
   events: [
     // One busy job watched by 100 browsers: 100 events/s published, 10k deliveries/s.
     { jobs: 1, clientsPerJob: 100, events: 200, intervalMs: 10 },
@@ -44,8 +47,21 @@ const config = {
     // API_PROCESSES of the API under test; default the number of cores, as in production.
     apiProcesses: Number(process.env['BENCH_API_PROCESSES'] ?? defaultApiProcesses()),
   },
+  // A generated repository of realistic size through the whole pipeline, then SIGKILLed workers (real API, workers,
+  // claude CLI, fake GitHub and model). BENCH_REPO_FILES / BENCH_FILE_BYTES / BENCH_JOB_TRIALS shrink it.
+  jobs: {
+    files: Number(process.env['BENCH_REPO_FILES'] ?? 1000),
+    fileBytes: Number(process.env['BENCH_FILE_BYTES'] ?? 50_000),
+    trials: Number(process.env['BENCH_JOB_TRIALS'] ?? 5),
+    jobTimeoutMs: 120_000,
+  },
+  /** Where `latest.json`, `latest.md` and the chart go. */
+  resultsDir: fileURLToPath(new URL('../results/', import.meta.url)),
   /** Past this the run is abandoned (cleaned up, exit code 2). */
-  hardLimitMs: (sections.has('enqueue') || sections.has('events') ? 110_000 : 0) + (sections.has('fanout') ? 600_000 : 0),
+  hardLimitMs:
+    (sections.has('enqueue') || sections.has('events') ? 110_000 : 0) +
+    (sections.has('fanout') ? 600_000 : 0) +
+    (sections.has('pipeline') || sections.has('takeover') ? 600_000 : 0),
 };
 
 const redisPrefix = `tinyb-bench-${Date.now()}-${randomBytes(3).toString('hex')}`;
@@ -110,6 +126,19 @@ try {
   const fanout = sections.has('fanout')
     ? await benchFanout({ redisUrl: config.redisUrl, redis, redisPrefix, ...config.fanout, log: (line) => process.stderr.write(`bench: ${line}\n`) })
     : undefined;
+  const jobs =
+    sections.has('pipeline') || sections.has('takeover')
+      ? await benchJobs({
+          redisUrl: config.redisUrl,
+          redisPrefix,
+          files: config.jobs.files,
+          fileBytes: config.jobs.fileBytes,
+          pipelineTrials: sections.has('pipeline') ? config.jobs.trials : 0,
+          takeoverTrials: sections.has('takeover') ? config.jobs.trials : 0,
+          jobTimeoutMs: config.jobs.jobTimeoutMs,
+          log: (line) => process.stderr.write(`bench: ${line}\n`),
+        })
+      : undefined;
 
   report = {
     meta: {
@@ -117,6 +146,7 @@ try {
       durationSec: Math.round((Date.now() - startedAt.getTime()) / 100) / 10,
       node: process.version,
       cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
       redis: redisVersion,
       api: 'apps/api/src/main.ts in a child process (node --import tsx), NODE_ENV=production, LOG_LEVEL=warn',
       apiRssMbAtStart: rssAtStart,
@@ -135,6 +165,8 @@ try {
             idleCpu: 'idleCpuPct on the largest one-job row: CPU of the server process tree over 10 s with every stream open and nothing published, % of one core',
           },
         }),
+    ...(jobs?.pipeline === undefined ? {} : { pipeline: jobs.pipeline }),
+    ...(jobs?.takeover === undefined ? {} : { takeover: jobs.takeover }),
   };
 } catch (err) {
   process.exitCode = 1;
@@ -145,5 +177,9 @@ try {
   if (report) {
     report['cleanup'] = { redisPrefix, keysDeleted };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    await writeResults(report, config.resultsDir).then(
+      (files) => process.stderr.write(`bench: wrote ${files.join(', ')}\n`),
+      (err: unknown) => process.stderr.write(`bench: writing the results failed: ${String(err)}\n`),
+    );
   }
 }
