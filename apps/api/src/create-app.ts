@@ -194,7 +194,9 @@ export function createApp(deps: ApiDeps): Express {
       : submitTraced(req, res, body, undefined);
   const submitTraced = async (req: Request, res: Response, body: CodeJobRequest, trace: JobTraceContext | undefined) => {
     const principal = principalOf(res);
-    const followUp = await resolveFollowUp(body, {
+    // Most submits are not follow-ups: no timer, no lookups for them.
+    const isFollowUp = body.pr_url !== undefined || body.parent_job_id !== undefined;
+    const followUp = !isFollowUp ? undefined : await resolveFollowUp(body, {
       githubUrl: config.githubUrl,
       visibleStatus: (id) => visibleStatus(res, id),
       ...(deps.pullRequestPreflight ? { preflight: deps.pullRequestPreflight } : {}),
@@ -262,11 +264,14 @@ export function createApp(deps: ApiDeps): Express {
     const body = parseBody(CodeJobRequest, req.body);
     const { jobId, created } = await submit(req, res, body);
     if (created) logger.info({ jobId, agent: body.agent ?? config.defaultAgent, tenant: principalOf(res).tenant }, 'job queued');
-    res
-      .status(created ? 202 : 200)
-      .set(created ? {} : { 'Idempotent-Replayed': 'true' })
-      .location(`/api/jobs/${jobId}`)
-      .json({ id: jobId, status: 'queued', links: jobLinks(jobId) });
+    // Written directly: res.json would also hash the body for an ETag nobody revalidates a POST with.
+    const payload = JSON.stringify({ id: jobId, status: 'queued', links: jobLinks(jobId) });
+    res.statusCode = created ? 202 : 200;
+    if (!created) res.setHeader('Idempotent-Replayed', 'true');
+    res.setHeader('Location', `/api/jobs/${jobId}`);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(payload));
+    res.end(payload);
   });
 
   api.get('/agents', async (_req, res) => {

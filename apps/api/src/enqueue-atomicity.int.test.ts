@@ -2,7 +2,7 @@ import type { CodeJobData, NewJobEvent } from '@tinyb/contracts';
 import { RedisJobEvents, jobEventKeys } from '@tinyb/events';
 import { CodeJobQueue } from '@tinyb/queue';
 import { RedisFixture } from '@tinyb/testkit/redis';
-import type { Redis } from 'ioredis';
+type Redis = ReturnType<RedisFixture['connect']>;
 
 const data = (): CodeJobData => ({
   repo: { owner: 'o', name: 'r', url: 'https://github.com/o/r' },
