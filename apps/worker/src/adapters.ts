@@ -17,6 +17,7 @@ import {
   EgressProxy,
   LocalSandboxProvider,
   SandboxReaper,
+  WarmSandboxPool,
   findBwrap,
   type SandboxNetworkOptions,
   type SandboxPortForward,
@@ -177,8 +178,14 @@ export async function buildSandbox(env: WorkerEnv, logger: Logger, reach: Sandbo
   if (env.SANDBOX_PROVIDER === 'daytona') {
     const provider = buildDaytonaProvider(env, logger, reach.modelHosts);
     await provider.check();
+    // Waiting sandboxes are replaced well before Daytona's auto-stop and the reaper's age limit would take them.
+    const pool =
+      env.DAYTONA_POOL_SIZE > 0
+        ? new WarmSandboxPool({ provider, size: env.DAYTONA_POOL_SIZE, maxIdleMs: Math.min(env.DAYTONA_AUTO_STOP_MIN * 60_000 * 0.66, staleAfterMs / 2), logger })
+        : undefined;
+    pool?.start();
     return {
-      provider,
+      provider: pool ?? provider,
       async startHousekeeping({ isJobActive, lease }) {
         const reaper = new SandboxReaper({ provider, isJobActive, lease, maxAgeMs: staleAfterMs, intervalMs: env.SANDBOX_REAPER_INTERVAL_MS, logger });
         reaper.start();
@@ -187,7 +194,10 @@ export async function buildSandbox(env: WorkerEnv, logger: Logger, reach: Sandbo
       describe: (sandbox) => ({ provider: provider.name, id: sandbox.id }),
       sandboxesAreLocal: false,
       destroyLeftover: (ref) => provider.deleteById(ref.id),
-      close: () => provider.close(),
+      close: async () => {
+        await pool?.close();
+        await provider.close();
+      },
     };
   }
   const provider = await buildLocalSandboxProvider(env, logger, reach.network);

@@ -93,6 +93,11 @@ const WorkerEnv = z
     /** The snapshot built from infra/daytona (fast), or a registry image Daytona builds on first use (slow). */
     DAYTONA_SNAPSHOT: z.string().optional(),
     DAYTONA_IMAGE: z.string().optional(),
+    /**
+     * Daytona sandboxes kept ready from the snapshot, so a job starts without waiting for one (each is lent to one
+     * job, then deleted). Costs that many idle sandboxes. 0: none, every job's sandbox is created for it.
+     */
+    DAYTONA_POOL_SIZE: intFromEnv.min(0).default(0),
     /** Sandbox resources, with DAYTONA_IMAGE only (a snapshot carries its own). */
     DAYTONA_CPU: intFromEnv.positive().default(2),
     DAYTONA_MEMORY_GIB: intFromEnv.positive().default(4),

@@ -10,6 +10,7 @@ export {
   type OwnSandbox,
 } from './daytona/daytona-sandbox-provider.js';
 export { DaytonaSandbox } from './daytona/daytona-sandbox.js';
+export { WarmSandboxPool, type WarmSandboxPoolOptions } from './daytona/warm-sandbox-pool.js';
 export { SandboxReaper, type SandboxReaperDeps, type SweepResult, type ReapReason } from './daytona/sandbox-reaper.js';
 export { toSandboxError as daytonaErrorToAppError } from './daytona/daytona-error.js';
 export { SandboxNetwork, sandboxSocketDir, type SandboxNetworkOptions, type SandboxPortForward } from './sandbox-network.js';

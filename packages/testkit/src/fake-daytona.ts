@@ -277,6 +277,11 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
         return [200, dto(sb)];
       }
       if (action === 'toolbox-proxy-url' && method === 'GET') return [200, { url: `${origin}/toolbox` }];
+      // Replaces every label, as Daytona's PUT /sandbox/{id}/labels does (a warm pool relabels a sandbox it lends).
+      if (action === 'labels' && method === 'PUT') {
+        sb.labels = asStringRecord(asRecord(body)['labels']);
+        return [200, { labels: { ...sb.labels } }];
+      }
     }
     throw new HttpError(404, `no route ${method} /api/${parts.join('/')}`);
   };

@@ -9,7 +9,7 @@ import {
 import { AppError } from '@tinyb/core';
 
 /** What was being done when Daytona failed; `create` decides whether a refused request is the operator's configuration. */
-export type DaytonaOperation = 'create' | 'exec' | 'read' | 'write' | 'destroy' | 'list' | 'prepare';
+export type DaytonaOperation = 'create' | 'exec' | 'read' | 'write' | 'destroy' | 'list' | 'prepare' | 'relabel';
 
 const maxMessageChars = 300;
 

@@ -50,8 +50,15 @@ export interface OwnSandbox {
   /** From the `jobId` label; undefined when the label is missing. */
   jobId: string | undefined;
   attempt: number | undefined;
+  /** From the `pool` label: a warm pool's sandbox that no job has yet. */
+  pool: string | undefined;
   createdAt: Date | undefined;
   state: string | undefined;
+}
+
+/** The labels of a job's sandbox: what the reaper judges it by. */
+export function jobLabels(spec: Pick<SandboxSpec, 'jobId' | 'attempt'>): Record<string, string> {
+  return { ...appLabel, jobId: spec.jobId, attempt: String(spec.attempt) };
 }
 
 /** Where, under the sandbox's work dir, the job's files live. */
@@ -88,9 +95,21 @@ export class DaytonaSandboxProvider implements SandboxProvider {
   }
 
   async create(spec: SandboxSpec, signal: AbortSignal): Promise<DaytonaSandbox> {
+    return this.createLabelled(jobLabels(spec), signal, { jobId: spec.jobId, attempt: spec.attempt });
+  }
+
+  /**
+   * A sandbox for a warm pool: ready like any other, labelled `pool` (its pool's id) instead of a job, so the
+   * reaper keeps it while it waits (WarmSandboxPool relabels it for its job when it lends it).
+   */
+  createPooled(poolId: string, signal: AbortSignal): Promise<DaytonaSandbox> {
+    return this.createLabelled({ ...appLabel, pool: poolId }, signal, { pool: poolId });
+  }
+
+  private async createLabelled(labels: Record<string, string>, signal: AbortSignal, logFields: Record<string, unknown>): Promise<DaytonaSandbox> {
     throwIfAborted(signal);
     const startedMs = Date.now();
-    const creating = this.daytona.create(this.createParams(spec), { timeout: this.opts.createTimeoutSec });
+    const creating = this.daytona.create(this.createParams(labels), { timeout: this.opts.createTimeoutSec });
     // The SDK takes no AbortSignal: on abort, answer at once and delete the sandbox once it exists.
     const sdkSandbox = await raceAbort(creating, signal, (late) => this.deleteQuietly(late)).catch((err: unknown) => {
       throw toSandboxError(err, 'create');
@@ -106,10 +125,7 @@ export class DaytonaSandboxProvider implements SandboxProvider {
       }
       const { workspaceDir, runDir, imagePath } = paths;
       throwIfAborted(signal);
-      this.logger.info(
-        { sandboxId: sdkSandbox.id, jobId: spec.jobId, attempt: spec.attempt, durationMs: Date.now() - startedMs },
-        'daytona sandbox created',
-      );
+      this.logger.info({ sandboxId: sdkSandbox.id, ...logFields, durationMs: Date.now() - startedMs }, 'daytona sandbox created');
       return new DaytonaSandbox({
         sdkSandbox,
         workspaceDir,
@@ -140,6 +156,7 @@ export class DaytonaSandboxProvider implements SandboxProvider {
           id: sb.id,
           jobId: sb.labels['jobId'] || undefined,
           attempt: Number.isInteger(attempt) ? attempt : undefined,
+          pool: sb.labels['pool'] || undefined,
           createdAt: createdAt && !Number.isNaN(createdAt.getTime()) ? createdAt : undefined,
           state: sb.state,
         });
@@ -169,9 +186,9 @@ export class DaytonaSandboxProvider implements SandboxProvider {
     if (this.ownsClient) await this.daytona[Symbol.asyncDispose]();
   }
 
-  private createParams(spec: SandboxSpec): CreateSandboxFromSnapshotParams | CreateSandboxFromImageParams {
+  private createParams(labels: Record<string, string>): CreateSandboxFromSnapshotParams | CreateSandboxFromImageParams {
     const base = {
-      labels: { ...appLabel, jobId: spec.jobId, attempt: String(spec.attempt) },
+      labels,
       envVars: {},
       autoStopInterval: this.opts.autoStopIntervalMin,
       autoDeleteInterval: this.opts.autoDeleteIntervalMin,

@@ -180,6 +180,21 @@ export class DaytonaSandbox implements Sandbox {
   }
 
   /** Deletes the sandbox in Daytona (which ends every process in it). A sandbox already gone is success. */
+  /** Replaces the sandbox's labels (Daytona keeps no others): a warm pool names the job it lends a sandbox to. */
+  async relabel(labels: Record<string, string>): Promise<void> {
+    this.assertAlive();
+    try {
+      await this.sdk.setLabels(labels);
+    } catch (err) {
+      throw toSandboxError(err, 'relabel');
+    }
+  }
+
+  /** Whether destroy() was called (a pool never lends such a sandbox). */
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
   destroy(): Promise<void> {
     this.destroyed = true;
     for (const running of this.running) running.stop({ kind: 'destroyed' });

@@ -104,6 +104,9 @@ export class SandboxReaper {
 
   private async reasonToDelete(sandbox: OwnSandbox, nowMs: number): Promise<ReapReason | undefined> {
     if (sandbox.createdAt && nowMs - sandbox.createdAt.getTime() > this.deps.maxAgeMs) return 'too_old';
+    // A warm pool's sandbox waits for a job by design; past maxAgeMs (above) it goes like any other. One lent
+    // to a job carries the job's labels instead.
+    if (sandbox.jobId === undefined && sandbox.pool !== undefined) return undefined;
     if (sandbox.jobId === undefined) return 'no_job_label';
     return (await this.deps.isJobActive(sandbox.jobId)) ? undefined : 'job_not_active';
   }
