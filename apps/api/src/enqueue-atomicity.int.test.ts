@@ -41,7 +41,9 @@ describe('one-round-trip enqueue', () => {
   const announced = async (jobId: string) => (await redis.exists(jobEventKeys(fixture.prefix, jobId).events)) === 1;
 
   it('queues and announces in one round trip (one MULTI on the connection)', async () => {
-    // A first submit loads the scripts (ioredis checks them once per connection).
+    // Warm-up: the queue opens its enqueue connection, and ioredis checks the scripts once per connection.
+    await enqueue();
+    await new Promise((r) => setTimeout(r, 200));
     await enqueue();
     const monitor = await fixture.connect().monitor();
     const seen: string[] = [];
