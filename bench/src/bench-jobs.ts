@@ -131,6 +131,9 @@ export async function benchJobs(opts: JobsBenchOptions) {
       trials: opts.pipelineTrials,
       succeeded: postToAgent.length,
       postToAgentMs: spread(postToAgent),
+      // The first job downloads the repository; the others find its commit in the worker's checkout cache.
+      firstJobPostToAgentMs: postToAgent[0] ?? null,
+      laterJobsPostToAgentMs: spread(postToAgent.slice(1)),
       commitToPrMs: spread(commitToPr),
       stepsMs: Object.fromEntries([...steps].map(([step, values]) => [step, spread(values)])),
       notes: pipelineNotes,

@@ -109,7 +109,9 @@ try {
   let events: unknown[] | undefined;
   if (sections.has('enqueue') || sections.has('events')) {
     process.stderr.write(`bench: starting the API (prefix ${redisPrefix})\n`);
-    const started = await startApi({ redisUrl: config.redisUrl, redisPrefix });
+    // BENCH_ENQUEUE_API_PROCESSES=n runs the API under test as n processes on one port (API_PROCESSES); default one.
+    const enqueueProcesses = Number(process.env['BENCH_ENQUEUE_API_PROCESSES'] ?? 0);
+    const started = await startApi({ redisUrl: config.redisUrl, redisPrefix, ...(enqueueProcesses > 0 ? { processes: enqueueProcesses } : {}) });
     api = started;
     process.stderr.write(`bench: API pid ${started.pid} at ${started.baseUrl}\n`);
     rssAtStart = started.rssMb();
