@@ -13,7 +13,7 @@ const WIDTH = 720;
 const HEIGHT = 420;
 const MARGIN = { top: 40, right: 170, bottom: 50, left: 70 };
 const SYSTEMS = ['tiny-backspace', 'pushpin', 'nchan'];
-const COLORS = ['#d62728', '#1f77b4', '#2ca02c'];
+const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2'];
 
 /**
  * An SVG chart of delivery latency (p50 dashed, p99 solid) against the number of clients on one job, one line
@@ -33,7 +33,8 @@ export function fanoutLatencyChart(rows: readonly FanoutPoint[], title: string):
     .range([MARGIN.left, WIDTH - MARGIN.right]);
   const maxLatency = Math.max(...points.map((p) => p.latencyMs.p99), 1);
   const y = scaleLinear().domain([0, maxLatency * 1.1]).nice().range([HEIGHT - MARGIN.bottom, MARGIN.top]);
-  const color = scaleOrdinal<string, string>().domain(systems).range(COLORS);
+  // Each system keeps its colour from run to run, whichever systems a run had.
+  const color = scaleOrdinal<string, string>().domain([...SYSTEMS, ...systems.filter((s) => !SYSTEMS.includes(s))]).range(COLORS);
   const path = line<FanoutPoint>();
 
   const series = systems.flatMap((system, i) => {

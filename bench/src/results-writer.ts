@@ -75,7 +75,8 @@ export function resultsMarkdown(report: Record<string, unknown>, chartFile?: str
   if (Object.keys(pipeline).length > 0) {
     const post = record(pipeline['postToAgentMs']);
     out.push('## Pipeline (no-op agent)', '');
-    out.push(`Repository: ${num(pipeline['files'])} files, ${num(Math.round(Number(pipeline['bytes']) / 1e6))} MB; ${num(pipeline['trials'])} jobs. POST → agent started: p50 ${num(post['p50'])} ms, p99 ${num(post['p99'])} ms.`, '');
+    out.push(`Repository: ${num(pipeline['files'])} files, ${num(Math.round(Number(pipeline['bytes']) / 1e6))} MB; ${num(pipeline['trials'])} jobs. POST → agent started: p50 ${num(post['p50'])} ms, p99 ${num(post['p99'])} ms.`);
+    out.push(`First job (downloads the repository): ${num(pipeline['firstJobPostToAgentMs'])} ms; later jobs (checkout cache) p50 ${num(record(pipeline['laterJobsPostToAgentMs'])['p50'])} ms. Commit → PR p50 ${num(record(pipeline['commitToPrMs'])['p50'])} ms.`, '');
     out.push('| step | p50 ms |', '|---|---:|');
     for (const [step, ms] of Object.entries(record(pipeline['stepsMs']))) out.push(`| ${step} | ${num(typeof ms === 'object' ? record(ms)['p50'] : ms)} |`);
     out.push('');
