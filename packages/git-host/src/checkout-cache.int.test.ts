@@ -130,6 +130,21 @@ describe('checkout cache (GitHubHost.openCheckout)', () => {
     again.release();
   });
 
+  it("does not fail a job because the job whose download it joined was cancelled", async () => {
+    const host = makeHost(new CheckoutCache({ dir: cacheDir, maxBytes: 1 << 30 }));
+    const cancelled = new AbortController();
+    const first = host.openCheckout(repo, 'main', cancelled.signal);
+    const second = host.openCheckout(repo, 'main', signal);
+    // The first job is cancelled while its clone (which the second joined) runs.
+    await new Promise((r) => setTimeout(r, 30));
+    cancelled.abort(new Error('job cancelled'));
+    await expect(first).rejects.toBeDefined();
+    const lease = await second;
+    expect(lease.sha).toBe(await gitOk(['--git-dir', gh.repoDir('acme', 'cached'), 'rev-parse', 'refs/heads/main']));
+    expect((await bytesOf(lease)).byteLength).toBe(lease.bytes);
+    lease.release();
+  });
+
   it('refuses what the credentials cannot read, with the same codes as downloadCheckout', async () => {
     const host = makeHost(new CheckoutCache({ dir: cacheDir, maxBytes: 1 << 30 }));
     await expect(host.openCheckout({ owner: 'acme', name: 'ghost' }, 'main', signal)).rejects.toMatchObject({ code: 'repo_not_found' });

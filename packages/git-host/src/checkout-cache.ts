@@ -52,7 +52,7 @@ export class CheckoutCache {
     return this.totalBytes;
   }
 
-  async open(source: CheckoutArchiver, repo: RepoCoordinates, branch: string, signal: AbortSignal): Promise<CheckoutLease> {
+  async open(source: CheckoutArchiver, repo: RepoCoordinates, branch: string, signal: AbortSignal, joinedFailed = false): Promise<CheckoutLease> {
     await (this.ready ??= this.prepare());
     // A 404 on the ref may be the repository's (or access) rather than the branch's: the clone below tells which,
     // with the codes downloadCheckout gives.
@@ -69,7 +69,15 @@ export class CheckoutCache {
       fill = this.fill(source, repo, branch, signal).finally(() => this.filling.delete(key));
       this.filling.set(key, fill);
     }
-    const entry = await fill;
+    let entry: Entry;
+    try {
+      entry = await fill;
+    } catch (err) {
+      // Another job's download failed (its cancellation, say, aborts the clone it started): this job tries its
+      // own, once, rather than failing for a reason that is not its own.
+      if (filledHere || joinedFailed || signal.aborted) throw err;
+      return this.open(source, repo, branch, signal, true);
+    }
     throwIfAborted(signal);
     // The branch may have moved between the resolve and the clone: the archive is then of the newer commit, kept
     // under that commit's key, and is what the job gets (it reports the sha it really has).
