@@ -10,6 +10,7 @@ import path from 'node:path';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -36,6 +37,27 @@ export function summarizeProfile(profile: CpuProfile, top = 15): string {
   const pct = (us: number) => ((100 * us) / totalUs).toFixed(1);
   const rows = [...functions].sort((a, b) => b[1] - a[1]).slice(0, top);
   const pkgRows = [...packages].sort((a, b) => b[1] - a[1]).slice(0, 10);
+  // Inclusive time of the frames of the request path (ours and the libraries it goes through), counted once per
+  // stack: where a POST's CPU goes, which self time alone spreads too thin to see.
+  const inclusive = new Map<string, number>();
+  const walk = (id: number, onStack: Set<string>): number => {
+    const node = byId.get(id);
+    if (node === undefined) return 0;
+    const frame = node.callFrame;
+    const name = `${frame.functionName || '(anonymous)'} ${shortUrl(frame.url)}`;
+    const fresh = !onStack.has(name) && INTERESTING.test(frame.url) && frame.functionName !== '';
+    if (fresh) onStack.add(name);
+    let total = selfUs.get(id) ?? 0;
+    for (const child of node.children ?? []) total += walk(child, onStack);
+    if (fresh) {
+      onStack.delete(name);
+      inclusive.set(name, (inclusive.get(name) ?? 0) + total);
+    }
+    return total;
+  };
+  const root = profile.nodes[0];
+  if (root !== undefined) walk(root.id, new Set());
+  const inclusiveRows = [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top);
   return [
     `Sampled ${(totalUs / 1e6).toFixed(1)} s.`,
     '',
@@ -47,8 +69,14 @@ export function summarizeProfile(profile: CpuProfile, top = 15): string {
     '|---:|---|',
     ...pkgRows.map(([name, us]) => `| ${pct(us)} | ${name} |`),
     '',
+    '| total % | function (request path, inclusive) |',
+    '|---:|---|',
+    ...inclusiveRows.map(([name, us]) => `| ${pct(us)} | \`${name}\` |`),
+    '',
   ].join('\n');
 }
+
+const INTERESTING = /\/(packages|apps)\/|node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?(express|router|body-parser|zod|ioredis|bullmq|raw-body|@opentelemetry)\//;
 
 function shortUrl(url: string): string {
   const nm = url.lastIndexOf('node_modules/');
