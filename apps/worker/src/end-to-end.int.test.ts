@@ -69,7 +69,9 @@ describe('end to end: prompt → pull request', () => {
         ANTHROPIC_API_KEY: API_KEY,
         ANTHROPIC_BASE_URL: model.url,
         WORKER_CONCURRENCY: '2',
-        WORKER_SHUTDOWN_TIMEOUT_MS: '3000',
+        // Long enough for a short job to finish under load (the hand-back test waits it out once), and
+        // shorter than AppProcess.stop's 15 s before SIGKILL.
+        WORKER_SHUTDOWN_TIMEOUT_MS: '10000',
         SANDBOX_ROOT: sandboxRoot,
         AGENT_TIMEOUT_MS: '60000',
       });

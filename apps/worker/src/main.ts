@@ -109,7 +109,6 @@ runMain(async () => {
       modelAccess: modelAccess.access,
       branchPrefix: env.BRANCH_PREFIX,
       redactor,
-      ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
       ...(env.CHECKS_ENABLED
         ? {
             checks: {
@@ -118,6 +117,7 @@ runMain(async () => {
             },
           }
         : {}),
+      ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
       limits: {
         agentTimeoutMs: env.AGENT_TIMEOUT_MS,
         agentMaxTurns: env.AGENT_MAX_TURNS,
