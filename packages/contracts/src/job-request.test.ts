@@ -114,6 +114,12 @@ describe('LegacyCodeRequest', () => {
     expect(LegacyCodeRequest.parse(input).repo_url).toBe(expected);
   });
 
+  it('carries checks through, validated as on POST /api/jobs', () => {
+    expect(LegacyCodeRequest.parse({ repoUrl: REPO, prompt: 'x', checks: ['npm test'] }).checks).toEqual(['npm test']);
+    expect(LegacyCodeRequest.safeParse({ repoUrl: REPO, prompt: 'x', checks: 'npm test' }).success).toBe(false);
+    expect(LegacyCodeRequest.safeParse({ repoUrl: REPO, prompt: 'x', checks: Array(11).fill('make') }).success).toBe(false);
+  });
+
   it('becomes a CodeJobRequest: prompt trimmed, agent kept, unknown keys dropped', () => {
     expect(LegacyCodeRequest.parse({ repoUrl: REPO, prompt: '  fix it \n', agent: 'gemini', extra: 1 })).toEqual({
       repo_url: REPO,

@@ -114,7 +114,7 @@ export type CodeJobData = z.infer<typeof CodeJobData>;
 
 /**
  * The original Tiny Backspace body (`POST /code`): `repoUrl` or `repo_url`, plus `prompt`; `prUrl` (or
- * `pr_url`) for a follow-up on a pull request.
+ * `pr_url`) for a follow-up on a pull request; `checks` as on `POST /api/jobs`.
  */
 export const LegacyCodeRequest = z
   .object({
@@ -124,8 +124,10 @@ export const LegacyCodeRequest = z
     prUrl: z.string().optional(),
     prompt: z.string(),
     agent: z.string().optional(),
+    /** Validated by CodeJobRequest (`checks`), like the rest. */
+    checks: z.unknown().optional(),
   })
-  .transform(({ repo_url, repoUrl, pr_url, prUrl, prompt, agent }) => {
+  .transform(({ repo_url, repoUrl, pr_url, prUrl, prompt, agent, checks }) => {
     const pr = pr_url ?? prUrl;
     const repo = repo_url ?? repoUrl;
     return {
@@ -134,6 +136,7 @@ export const LegacyCodeRequest = z
       ...(pr === undefined ? {} : { pr_url: pr }),
       prompt,
       ...(agent === undefined ? {} : { agent }),
+      ...(checks === undefined ? {} : { checks }),
     };
   })
   .pipe(CodeJobRequest);
