@@ -224,10 +224,19 @@ export type FakeAnthropicScenario = keyof typeof SCENARIOS;
 export interface RecordedAnthropicRequest extends RecordedModelRequest {
   /** `stall` only: `Date.now()` when the client's connection closed, the reply still unfinished. */
   abandonedAt?: number;
+  /** Its reply was cut mid-stream by `cutNextStreams`. */
+  cut?: boolean;
 }
 
 /** `url` is for ANTHROPIC_BASE_URL. */
-export type FakeAnthropic = FakeModelApi<RecordedAnthropicRequest>;
+export type FakeAnthropic = FakeModelApi<RecordedAnthropicRequest> & {
+  /**
+   * The next `times` (1 unless given) scripted replies stop after their first text delta and the connection is
+   * destroyed, as a dropped network or a proxy restart does mid-response: status 200 and part of a message, then
+   * nothing. Side queries without tools and error scenarios are not cut.
+   */
+  cutNextStreams(times?: number): void;
+};
 
 /**
  * With `oauthToken`, the fake is a Claude subscription's API: calls must carry that token as a bearer with the
@@ -244,6 +253,7 @@ export async function startFakeAnthropic(opts: { apiKey?: string; oauthToken?: s
   };
   const requests: RecordedAnthropicRequest[] = [];
   let messageCounter = 0;
+  let cutsLeft = 0;
 
   const server = await startFakeModelServer('fake-anthropic', ({ method, url, path, headers, rawBody, body }, res) => {
     if (method !== 'POST' || path !== '/v1/messages') {
@@ -291,13 +301,28 @@ export async function startFakeAnthropic(opts: { apiKey?: string; oauthToken?: s
     const done = toolResultCount(body);
     const scripted = turnAfter(scenario, workingDirOf(body) ?? '/', done, (t) => (t.tool ? 1 : 0)) ?? { text: 'Done.' };
     const turn = scripted.echoToolResults ? { ...scripted, text: `${scripted.text ?? ''}${toolResultTexts(body).join('\n')}` } : scripted;
-    streamTurn(res, turn, { model, messageId: `msg_fake_${++messageCounter}`, toolUseId: `toolu_fake_${done + 1}_${messageCounter}` });
+    const cut = cutsLeft > 0;
+    if (cut) {
+      cutsLeft -= 1;
+      recorded.cut = true;
+    }
+    streamTurn(res, turn, { model, messageId: `msg_fake_${++messageCounter}`, toolUseId: `toolu_fake_${done + 1}_${messageCounter}` }, cut);
   });
 
-  return { url: server.origin, apiKey, requests, sandboxForward: server.sandboxForward, close: server.close };
+  return {
+    url: server.origin,
+    apiKey,
+    requests,
+    sandboxForward: server.sandboxForward,
+    close: server.close,
+    cutNextStreams(times = 1) {
+      cutsLeft += times;
+    },
+  };
 }
 
-function streamTurn(res: ServerResponse, turn: Turn, ids: { model: string; messageId: string; toolUseId: string }): void {
+/** With `cut`, the reply ends right after its first text delta with the connection destroyed (see cutNextStreams). */
+function streamTurn(res: ServerResponse, turn: Turn, ids: { model: string; messageId: string; toolUseId: string }, cut = false): void {
   startEventStream(res, { 'request-id': `req_${ids.messageId}` });
   const send = (type: string, data: Record<string, unknown>) => writeEvent(res, JSON.stringify({ type, ...data }), type);
 
@@ -319,6 +344,13 @@ function streamTurn(res: ServerResponse, turn: Turn, ids: { model: string; messa
     },
   });
   let index = 0;
+  if (cut) {
+    send('content_block_start', { index, content_block: { type: 'text', text: '' } });
+    send('content_block_delta', { index, delta: { type: 'text_delta', text: (turn.text ?? 'Working').slice(0, 8) } });
+    // Flushed first, so the client really holds part of a message when the connection goes.
+    setTimeout(() => res.destroy(), 50);
+    return;
+  }
   if (turn.text !== undefined) {
     send('content_block_start', { index, content_block: { type: 'text', text: '' } });
     send('content_block_delta', { index, delta: { type: 'text_delta', text: turn.text } });

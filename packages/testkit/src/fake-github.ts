@@ -158,8 +158,8 @@ export interface FakeGitHub {
   /** Every request served so far (live array), in arrival order of their completion. */
   readonly requests: readonly FakeRequestLogEntry[];
   /**
-   * Makes the next `times` (1 unless given) requests with `method` whose path matches answer `status`
-   * with a JSON error instead. A string pattern must equal the logged path (see FakeRequestLogEntry.path);
+   * Makes the next `times` (1 unless given) requests with `method` (`*`: any method) whose path matches answer
+   * `status` with a JSON error instead. A string pattern must equal the logged path (see FakeRequestLogEntry.path);
    * a RegExp is tested against it. `response` replaces the default `{message: 'Injected failure'}` body
    * and adds headers (e.g. `retry-after` for rate limits).
    */
@@ -997,7 +997,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
 
   const takeFault = (method: string, logPath: string): Fault | undefined => {
     const fault = faults.find(
-      (f) => f.remaining > 0 && f.method === method && (typeof f.pattern === 'string' ? f.pattern === logPath : f.pattern.test(logPath)),
+      (f) => f.remaining > 0 && (f.method === '*' || f.method === method) && (typeof f.pattern === 'string' ? f.pattern === logPath : f.pattern.test(logPath)),
     );
     if (fault !== undefined) fault.remaining -= 1;
     return fault;
