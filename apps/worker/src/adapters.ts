@@ -8,7 +8,8 @@ import {
   loadGitHubAppPrivateKey,
   type GitHubCredentials,
 } from '@tinyb/git-host';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -54,11 +55,36 @@ export async function buildGitHost(env: WorkerEnv, logger: Logger, registerSecre
     credentials instanceof PersonalTokenCredentials && env.COMMIT_AUTHOR_NAME && env.COMMIT_AUTHOR_EMAIL
       ? { commitAuthor: { name: env.COMMIT_AUTHOR_NAME, email: env.COMMIT_AUTHOR_EMAIL } }
       : {};
-  const checkoutCache = new CheckoutCache({
-    dir: env.CHECKOUT_CACHE_DIR ?? path.join(os.tmpdir(), `tinyb-checkout-cache-${process.pid}`),
-    maxBytes: env.CHECKOUT_CACHE_MAX_BYTES,
-  });
+  const checkoutCache = new CheckoutCache({ dir: env.CHECKOUT_CACHE_DIR ?? (await ownCheckoutCacheDir(logger)), maxBytes: env.CHECKOUT_CACHE_MAX_BYTES });
   return new GitHubHost({ credentials, gitUrl: env.GITHUB_URL, ...commitAuthor, checkoutCache, logger });
+}
+
+/**
+ * The default checkout cache: a directory of this process under `$TMPDIR/tinyb-checkout-cache/`, removed when the
+ * process exits. Repositories (private ones too) must not outlive the worker on the host: directories of workers
+ * that are gone (killed, crashed) are removed here at start.
+ */
+async function ownCheckoutCacheDir(logger: Logger): Promise<string> {
+  const parent = path.join(os.tmpdir(), 'tinyb-checkout-cache');
+  await mkdir(parent, { recursive: true, mode: 0o700 });
+  for (const name of await readdir(parent)) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid || isRunning(pid)) continue;
+    await rm(path.join(parent, name), { recursive: true, force: true });
+    logger.info({ pid }, 'removed the checkout cache of a worker that is gone');
+  }
+  const dir = path.join(parent, String(process.pid));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
