@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApp, waitForHttp } from './app-process.js';
+import { freePort, startApp, waitForHttp, workspaceRoot } from './app-process.js';
 import { FAKE_FILES, startFakeAnthropic } from './fake-anthropic.js';
 import { startFakeDaytona, type FakeDaytona } from './fake-daytona.js';
 import { startFakeGemini } from './fake-gemini.js';
@@ -21,7 +21,11 @@ async function main() {
   const model = await startFakeAnthropic();
   const gemini = await startFakeGemini();
   const openai = await startFakeOpenAi();
-  const daytona: FakeDaytona | undefined = process.env['DEMO_SANDBOX'] === 'daytona' ? await startFakeDaytona({ apiKey: 'demo-daytona-key' }) : undefined;
+  // The fake Daytona runs its sandboxes on this machine; its image's PATH holds this checkout's agent CLIs.
+  const imagePath = `${join(workspaceRoot(), 'packages', 'agents', 'node_modules', '.bin')}:/usr/local/bin:/usr/bin:/bin`;
+  const daytona: FakeDaytona | undefined =
+    process.env['DEMO_SANDBOX'] === 'daytona' ? await startFakeDaytona({ apiKey: 'demo-daytona-key', imagePaths: { demo: imagePath } }) : undefined;
+  const gatewayPort = daytona ? await freePort() : undefined;
   await github.createRepo('demo', 'hello', {
     files: {
       'README.md': `# hello\n\n${FAKE_FILES.readmeOldLine}\n`,
@@ -57,6 +61,10 @@ async function main() {
           DAYTONA_API_URL: daytona.apiUrl,
           DAYTONA_SNAPSHOT: 'demo',
           DAYTONA_USE_DEPRECATED_POLLING: 'true',
+          // Remote sandboxes reach the model gateway by URL (here on loopback; in production behind TLS).
+          MODEL_GATEWAY_PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
+          MODEL_GATEWAY_HOST: '127.0.0.1',
+          MODEL_GATEWAY_PORT: String(gatewayPort),
         }
       : {}),
   });
@@ -87,6 +95,7 @@ or the original API in one call:
   curl -N http://127.0.0.1:${port}/code -H 'content-type: application/json' -d '{"repoUrl":"${repo}","prompt":"Add a hello file"}'
 or the CLI:
   pnpm tinyb submit --url http://127.0.0.1:${port} --repo ${repo} --prompt '[scenario:edit] Mark the README as edited'
+Web console: http://127.0.0.1:${port}/ui/      API reference: http://127.0.0.1:${port}/docs
 Bull Board: http://127.0.0.1:${port}/admin/queues      Pull requests: git clone ${github.repoDir('demo', 'hello')}
 Ctrl-C stops everything.
 `);
