@@ -233,7 +233,8 @@ export type FakeAnthropic = FakeModelApi<RecordedAnthropicRequest> & {
   /**
    * The next `times` (1 unless given) scripted replies stop after their first text delta and the connection is
    * destroyed, as a dropped network or a proxy restart does mid-response: status 200 and part of a message, then
-   * nothing. Side queries without tools and error scenarios are not cut.
+   * nothing. Side queries without tools and error scenarios are not cut. Replaces any cuts still pending: 0
+   * cancels them.
    */
   cutNextStreams(times?: number): void;
 };
@@ -316,7 +317,7 @@ export async function startFakeAnthropic(opts: { apiKey?: string; oauthToken?: s
     sandboxForward: server.sandboxForward,
     close: server.close,
     cutNextStreams(times = 1) {
-      cutsLeft += times;
+      cutsLeft = times;
     },
   };
 }

@@ -164,6 +164,8 @@ export interface FakeGitHub {
    * and adds headers (e.g. `retry-after` for rate limits).
    */
   failNext(method: string, pathPattern: string | RegExp, status: number, times?: number, response?: FakeResponseOverride): void;
+  /** Drops every failure `failNext` armed that no request has met yet. */
+  clearFaults(): void;
   /**
    * Installs the app (see FakeGitHubOptions.app) on `owner`'s account: for all its repositories, or for
    * `repo` added to the installation's selection. Returns the installation id. Repositories it does not cover
@@ -1148,6 +1150,9 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     },
     failNext(method, pathPattern, status, times = 1, response = {}) {
       faults.push({ method: method.toUpperCase(), pattern: pathPattern, status, remaining: times, response });
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     installApp(owner, repo) {
       if (app === undefined) throw new Error('fake GitHub was started without an app; pass startFakeGitHub({ app })');

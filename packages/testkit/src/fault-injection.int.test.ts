@@ -30,6 +30,10 @@ describe('fault injection in the fakes', () => {
       expect(whole).toMatchObject({ status: 200, broken: false });
       expect(whole.text).toContain('message_stop');
       expect(model.requests.map((r) => r.cut ?? false)).toEqual([true, false]);
+      // Cuts still pending can be called off.
+      model.cutNextStreams(2);
+      model.cutNextStreams(0);
+      expect(await call()).toMatchObject({ status: 200, broken: false });
     } finally {
       await model.close();
     }
@@ -43,6 +47,10 @@ describe('fault injection in the fakes', () => {
       const statuses = [];
       for (let i = 0; i < 3; i++) statuses.push((await fetch(`${github.apiUrl}/repos/o/r`, { headers: { authorization: 'token t' } })).status);
       expect(statuses).toEqual([502, 502, 200]);
+      // Failures no request met yet can be called off.
+      github.failNext('*', /^\/repos\/o\/r/, 503, 5);
+      github.clearFaults();
+      expect((await fetch(`${github.apiUrl}/repos/o/r`, { headers: { authorization: 'token t' } })).status).toBe(200);
     } finally {
       await github.close();
     }
