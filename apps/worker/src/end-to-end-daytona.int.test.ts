@@ -189,7 +189,7 @@ describe('end to end on Daytona sandboxes', () => {
     expect(sent).toContain('redis-probe-exit=');
     // The fake's sandboxes are processes of this machine, so the probe also sees the host's /tmp: only the
     // CLI's own variable is judged here (`given` above is the guarantee).
-    expect(sent).toMatch(/TINYB_MODEL_API_KEY=tbgw_/);
+    expect(sent).not.toMatch(/TINYB_MODEL_API_KEY=(?!tbgw_)/);
     expect(codex.requests.length).toBeGreaterThan(before);
     for (const r of codex.requests) expect(r.headers.authorization).toBe(`Bearer ${codex.apiKey}`);
   });
