@@ -86,6 +86,18 @@ describe('ClaudeCodeAgent', () => {
     expect(err).toMatchObject({ code: 'agent_failed', retryable: true, message: expect.stringContaining('529 overloaded') });
   });
 
+  it('a reply cut mid-stream (no status, malformed response): retryable agent_failed; another API error without a status is not', async () => {
+    const cut = scriptedSandbox(
+      '{"type":"result","subtype":"success","is_error":true,"api_error_status":null,"result":"API Error: API returned an empty or malformed response (HTTP 200) — check for a proxy or gateway intercepting the request"}\n',
+      { exitCode: 1 },
+    );
+    const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox: cut.sandbox, ...input, usage: meter() }, ctx()));
+    expect(err).toMatchObject({ code: 'agent_failed', retryable: true, message: expect.stringContaining('malformed response') });
+    const other = scriptedSandbox('{"type":"result","subtype":"success","is_error":true,"api_error_status":null,"result":"API Error: invalid model"}\n', { exitCode: 1 });
+    const otherErr = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox: other.sandbox, ...input, usage: meter() }, ctx()));
+    expect(otherErr).toMatchObject({ code: 'agent_failed', retryable: false });
+  });
+
   it('timed out: agent_timeout even when a partial result exists', async () => {
     const { sandbox } = scriptedSandbox('{"type":"system","subtype":"init"}\n', { exitCode: 143, timedOut: true });
     const err = await failure(new ClaudeCodeAgent({ executable, apiKey: 'k' }).run({ sandbox, ...input, usage: meter() }, ctx()));

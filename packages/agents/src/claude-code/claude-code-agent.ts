@@ -32,6 +32,13 @@ function isRetryableApiStatus(status: number | null | undefined): boolean {
   return status != null && (status === 429 || status >= 500);
 }
 
+/**
+ * What the CLI reports, with no status, when the network failed under a call: a reply cut mid-stream (found by
+ * `pnpm soak`: "API returned an empty or malformed response (HTTP 200)", and the CLI does not retry it), a reset
+ * or a timeout. Transient like a 5xx, so the job is tried again rather than failed.
+ */
+const TRANSIENT_API_FAILURE = /^API Error: (API returned an empty or malformed response|Connection error|Request timed out)|ECONNRESET|socket hang up/;
+
 const STDERR_TAIL_LINES = 10;
 
 /** Claude Code (`claude -p`, stream-json) as a CodingAgent. */
@@ -130,7 +137,7 @@ export class ClaudeCodeAgent implements CodingAgent {
     if (result.is_error || exec.exitCode !== 0) {
       const detail = result.result ?? result.subtype;
       throw new AppError('agent_failed', `Claude Code failed (exit code ${exec.exitCode}): ${truncateText(detail, 1000)}`, {
-        retryable: isRetryableApiStatus(result.api_error_status),
+        retryable: isRetryableApiStatus(result.api_error_status) || (result.api_error_status == null && TRANSIENT_API_FAILURE.test(result.result ?? '')),
       });
     }
     logger.info({ turns: result.num_turns }, 'agent finished');
