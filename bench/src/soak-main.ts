@@ -92,7 +92,7 @@ function formatReport(r: SoakReport): string {
     check('orphaned sandbox processes', c.orphanProcesses),
     check('stuck jobs', c.stuck),
     check('trials skipped', r.skipped),
-    `  info failed jobs                ${c.failed}`,
+    check('failed jobs', c.failed),
     `  takeover (SIGKILL → next attempt on the stream): p50 ${r.takeover.p50S ?? '-'} s, p99 ${r.takeover.p99S ?? '-'} s, max ${r.takeover.maxS ?? '-'} s over ${r.takeover.samples}`,
     `  handover (SIGTERM → next attempt): p50 ${r.handover.p50S ?? '-'} s, max ${r.handover.maxS ?? '-'} s over ${r.handover.samples}`,
     ...r.leftovers.sandboxDirs.map((d) => `  left: ${d}`),

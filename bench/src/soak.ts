@@ -65,7 +65,7 @@ export interface SoakReport {
     orphanSandboxDirs: number;
     orphanProcesses: number;
     stuck: number;
-    /** Not one of the zero checks by itself: a job may fail for a reason of its own; listed for reading. */
+    /** One transient fault, retries on top: every job must still succeed. */
     failed: number;
   };
   takeover: { samples: number; p50S: number | null; p99S: number | null; maxS: number | null };
@@ -235,7 +235,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         counts.multipleBranches === 0 &&
         counts.orphanSandboxDirs === 0 &&
         counts.orphanProcesses === 0 &&
-        counts.stuck === 0,
+        counts.stuck === 0 &&
+        counts.failed === 0,
     };
   } finally {
     watch?.stop();
