@@ -49,7 +49,11 @@ describe('API_PROCESSES (real processes on one port, real Redis)', () => {
 
   /** Opens a stream, returns the pid that serves it (X-Api-Pid) and the ids of the events read until `count`. */
   const readStream = async (jobId: string, count: number, lastEventId?: string) => {
-    const res = await fetch(`${baseUrl}/api/jobs/${jobId}/events`, { headers: lastEventId ? { 'last-event-id': lastEventId } : {} });
+    // Bounded: a stream that does not deliver its history within 10 s fails the read instead of hanging the test.
+    const res = await fetch(`${baseUrl}/api/jobs/${jobId}/events`, {
+      headers: lastEventId ? { 'last-event-id': lastEventId } : {},
+      signal: AbortSignal.timeout(10_000),
+    });
     expect(res.status).toBe(200);
     const pid = Number(res.headers.get('x-api-pid'));
     const reader = res.body!.getReader();
@@ -63,7 +67,14 @@ describe('API_PROCESSES (real processes on one port, real Redis)', () => {
     const client = new TinyBackspaceClient({ baseUrl });
     const { id } = await client.submit({ repo_url: 'https://github.com/acme/app', prompt: 'x' });
     await events.publish(id, { type: 'agent.message', text: 'one' });
-    const streams = await Promise.all(Array.from({ length: 6 }, () => readStream(id, 2)));
+    // /ready answered as soon as one process listened; the other may still be starting: keep opening
+    // streams (a few at a time) until both processes have served one, or the deadline passes.
+    const streams: Awaited<ReturnType<typeof readStream>>[] = [];
+    const spreadBy = Date.now() + 20_000;
+    while (new Set(streams.map((s) => s.pid)).size < 2 && Date.now() < spreadBy) {
+      streams.push(...(await Promise.all(Array.from({ length: 4 }, () => readStream(id, 2)))));
+      if (new Set(streams.map((s) => s.pid)).size < 2) await sleep(250);
+    }
     const pids = new Set(streams.map((s) => s.pid));
     expect(pids.size).toBe(2);
     for (const s of streams) expect(s.ids).toHaveLength(2);
