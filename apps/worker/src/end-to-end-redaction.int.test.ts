@@ -116,7 +116,7 @@ describe('end to end: a hostile agent cannot publish the worker\'s secrets', () 
     expect(commitMessage).toContain('GITHUB_TOKEN=[REDACTED:secret]');
 
     // Everything stored in Redis for the run: the event stream, BullMQ's job hash (data, returnvalue), the rest.
-    const stored = await redisDump(fixture, fixture.prefix);
+    const stored = await fixture.dump();
     expect(stored).toContain(jobId);
     expect(stored).toContain('GITHUB_TOKEN=[REDACTED:secret]');
 
@@ -136,43 +136,3 @@ describe('end to end: a hostile agent cannot publish the worker\'s secrets', () 
     }
   });
 });
-
-/** Every value of every key under `prefix`, whatever its type, as one string to search. */
-async function redisDump(fixture: RedisFixture, prefix: string): Promise<string> {
-  const redis = fixture.connect();
-  const parts: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    for (const key of keys) {
-      const type = await redis.type(key);
-      parts.push(key);
-      switch (type) {
-        case 'string':
-          parts.push((await redis.get(key)) ?? '');
-          break;
-        case 'hash':
-          parts.push(JSON.stringify(await redis.hgetall(key)));
-          break;
-        case 'list':
-          parts.push(JSON.stringify(await redis.lrange(key, 0, -1)));
-          break;
-        case 'set':
-          parts.push(JSON.stringify(await redis.smembers(key)));
-          break;
-        case 'zset':
-          parts.push(JSON.stringify(await redis.zrange(key, '0', '-1', 'WITHSCORES')));
-          break;
-        case 'stream':
-          parts.push(JSON.stringify(await redis.xrange(key, '-', '+')));
-          break;
-        case 'none':
-          break; // expired between SCAN and TYPE
-        default:
-          throw new Error(`key ${key} has type ${type}, which this dump does not read`);
-      }
-    }
-  } while (cursor !== '0');
-  return parts.join('\n');
-}
