@@ -7,18 +7,25 @@ export interface JobLogEntry {
   event: JobEvent | undefined;
 }
 
+/** An entry as its notification announced it: it was appended right after `previousId` (undefined: first). */
+export interface AnnouncedLogEntry extends JobLogEntry {
+  previousId: string | undefined;
+}
+
 /**
- * What the fan-out needs from a job event log: ranged reads and a "look again" signal. RedisJobEvents
- * implements it over one Stream per job and one pub/sub connection per process.
+ * What the fan-out needs from a job event log: ranged reads and notifications. RedisJobEvents implements it
+ * over one Stream per job and one pub/sub connection per process.
  */
 export interface JobEventLog {
   /** Up to `limit` entries after `afterId` (from the first when undefined), in order. */
   readEntries(jobId: string, afterId: string | undefined, limit: number): Promise<JobLogEntry[]>;
   /**
-   * Calls `listener` whenever the job's log may have grown, and after any outage of the notifications
-   * (whatever was announced meanwhile was lost). Resolves once notifications flow, with the function that stops them.
+   * Calls `listener` whenever the job's log may have grown: with the new entry when the notification carries
+   * it, with nothing when it does not and after any outage of the notifications (whatever was announced
+   * meanwhile was lost). Notifications arrive in the order of the log. Resolves once they flow, with the
+   * function that stops them.
    */
-  watch(jobId: string, listener: () => void): Promise<() => Promise<void>>;
+  watch(jobId: string, listener: (announced?: AnnouncedLogEntry) => void): Promise<() => Promise<void>>;
 }
 
 /** One client's stream as the fan-out sees it: bytes in, and an end. */
@@ -58,6 +65,15 @@ interface Channel {
   clients: number;
   pumping: boolean;
   dirty: boolean;
+  /** Entries announced since the last round, in log order: clients at the id before one need no read. */
+  announced: AnnouncedLogEntry[];
+  /** A notification without its entry (or after an outage) came: this round reads for every group. */
+  mustRead: boolean;
+  /**
+   * The newest id this process knows to be the log's tail, short of notifications it has not handled yet
+   * (each of which will run a round): a group there has nothing to read. Undefined: unknown.
+   */
+  tail: string | undefined;
   /** The watch is live: reads from now on cannot miss an announcement. */
   watching: boolean;
   stopWatching: Promise<(() => Promise<void>) | undefined> | undefined;
@@ -120,7 +136,20 @@ export class JobEventFanout {
     }
     let channel = this.channels.get(jobId);
     if (channel === undefined) {
-      channel = { jobId, groups: new Map(), clients: 0, pumping: false, dirty: false, watching: false, stopWatching: undefined, retryTimer: undefined, failures: 0 };
+      channel = {
+        jobId,
+        groups: new Map(),
+        clients: 0,
+        pumping: false,
+        dirty: false,
+        announced: [],
+        mustRead: true,
+        tail: undefined,
+        watching: false,
+        stopWatching: undefined,
+        retryTimer: undefined,
+        failures: 0,
+      };
       this.channels.set(jobId, channel);
       this.startWatching(channel);
     }
@@ -157,7 +186,7 @@ export class JobEventFanout {
   }
 
   private startWatching(channel: Channel): void {
-    const watching = this.log.watch(channel.jobId, () => this.pump(channel)).then(
+    const watching = this.log.watch(channel.jobId, (announced) => this.notified(channel, announced)).then(
       (stop) => {
         if (this.channels.get(channel.jobId) !== channel) {
           void stop().catch(() => undefined);
@@ -189,6 +218,17 @@ export class JobEventFanout {
     }, delayMs);
   }
 
+  private notified(channel: Channel, announced: AnnouncedLogEntry | undefined): void {
+    if (announced === undefined || channel.announced.length >= this.readBatch) {
+      // Nothing to serve from (or a burst better read in pages): every group reads this round.
+      channel.mustRead = true;
+      channel.announced = [];
+    } else {
+      channel.announced.push(announced);
+    }
+    this.pump(channel);
+  }
+
   /**
    * Reads and delivers until every group has reached the log's tail. One pump per job at a time; a
    * notification during a pump marks the job dirty and the pump goes round again, so none is lost.
@@ -207,6 +247,7 @@ export class JobEventFanout {
   private async pumpRounds(channel: Channel): Promise<void> {
     do {
       channel.dirty = false;
+      const round = this.takeAnnounced(channel);
       for (const [cursor, group] of [...channel.groups]) {
         if (this.channels.get(channel.jobId) !== channel) return;
         if (group.size === 0) {
@@ -214,14 +255,23 @@ export class JobEventFanout {
           continue;
         }
         let entries: JobLogEntry[];
-        try {
-          entries = await this.log.readEntries(channel.jobId, cursor === FROM_START ? undefined : cursor, this.readBatch);
-        } catch (err) {
-          if (channel.failures === 0) this.logger.warn({ jobId: channel.jobId, err: errorMessage(err) }, 'cannot read job events; retrying');
-          this.retryLater(channel, () => this.pump(channel));
-          return;
+        const fromAnnouncements = round.after(cursor);
+        if (fromAnnouncements !== undefined) {
+          entries = fromAnnouncements;
+        } else if (cursor === round.newest) {
+          continue;
+        } else {
+          try {
+            entries = await this.log.readEntries(channel.jobId, cursor === FROM_START ? undefined : cursor, this.readBatch);
+          } catch (err) {
+            if (channel.failures === 0) this.logger.warn({ jobId: channel.jobId, err: errorMessage(err) }, 'cannot read job events; retrying');
+            channel.mustRead = true;
+            this.retryLater(channel, () => this.pump(channel));
+            return;
+          }
+          channel.failures = 0;
+          if (entries.length < this.readBatch) channel.tail = entries.length === 0 ? cursor : entries[entries.length - 1]!.id;
         }
-        channel.failures = 0;
         if (entries.length === 0) continue;
         if (entries.length >= this.readBatch) channel.dirty = true;
         // The group leaves its cursor now: clients attaching at that cursor meanwhile form a new group and are read for next round.
@@ -237,6 +287,33 @@ export class JobEventFanout {
         }
       }
     } while (channel.dirty && channel.groups.size > 0);
+  }
+
+  /**
+   * This round's announced entries, taken off the channel. `after(cursor)` gives the entries that follow
+   * `cursor` when the announcements hold them all (the cursor is one's previous id and none is missing
+   * after it); `newest` is the id a group needs nothing after. Announcements with a gap (one was lost)
+   * or after a plain "look again" are not used: every group then reads.
+   */
+  private takeAnnounced(channel: Channel): { after(cursor: string): AnnouncedLogEntry[] | undefined; newest: string | undefined } {
+    const announced = channel.announced;
+    const mustRead = channel.mustRead || !isContiguous(announced);
+    channel.announced = [];
+    channel.mustRead = false;
+    if (mustRead) {
+      channel.tail = undefined;
+      return { after: () => undefined, newest: undefined };
+    }
+    if (announced.length === 0) return { after: () => undefined, newest: channel.tail };
+    const newest = announced[announced.length - 1]!.id;
+    channel.tail = newest;
+    return {
+      after: (cursor) => {
+        const start = announced.findIndex((entry) => (entry.previousId ?? FROM_START) === cursor);
+        return start < 0 ? undefined : announced.slice(start);
+      },
+      newest,
+    };
   }
 
   /** Every readable entry up to the first terminal event, as one chunk: one write per client per read. */
@@ -297,6 +374,11 @@ export class JobEventFanout {
     const stop = await channel.stopWatching;
     await stop?.().catch(() => undefined);
   }
+}
+
+function isContiguous(entries: readonly AnnouncedLogEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) if (entries[i]!.previousId !== entries[i - 1]!.id) return false;
+  return true;
 }
 
 function addTo(groups: Map<string, Set<Client>>, cursor: string, client: Client): void {

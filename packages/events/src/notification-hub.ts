@@ -3,7 +3,8 @@ import type { Cluster, Redis } from 'ioredis';
 
 type Connection = Redis | Cluster;
 
-type Listener = () => void;
+/** Called with the message published on the channel, or with nothing when every follower must look again. */
+type Listener = (message?: string) => void;
 
 interface Channel {
   listeners: Set<Listener>;
@@ -21,8 +22,8 @@ export class NotificationHub {
   private connection: Connection | undefined;
   private readonly channels = new Map<string, Channel>();
   private sweepTimer: NodeJS.Timeout | undefined;
-  private readonly onMessage = (channel: string): void => {
-    for (const listener of this.channels.get(channel)?.listeners ?? []) listener();
+  private readonly onMessage = (channel: string, message: string): void => {
+    for (const listener of this.channels.get(channel)?.listeners ?? []) listener(message);
   };
 
   private readonly onError = (err: Error): void => {

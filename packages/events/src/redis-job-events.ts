@@ -19,7 +19,8 @@ import { addIndexWrites, indexWriteCommands, ownerFromStatusField, type IndexWri
 import type { StagedEventWriter, StagedWrites } from './staged-writes.js';
 import { RedisJobDirectory } from './redis-job-directory.js';
 import { NotificationHub } from './notification-hub.js';
-import type { JobEventLog, JobLogEntry } from './job-event-fanout.js';
+import type { AnnouncedLogEntry, JobEventLog, JobLogEntry } from './job-event-fanout.js';
+import { appendAndAnnounceCommand, LOOK_AGAIN, parseAnnouncement } from './announcement.js';
 import { parseStreamId } from './stream-id.js';
 import { Wakeup } from './wakeup.js';
 
@@ -62,7 +63,8 @@ export interface RedisJobEventsDeps {
 
 /**
  * Job events over Redis: one capped Stream per job (the log, whose ids are the SSE ids), a status hash
- * folded from the events in the same MULTI, and a pub/sub channel that only says "look again".
+ * folded from the events in the same MULTI, and a pub/sub channel that announces each entry with the id
+ * before it (so a follower at that id needs no read) or just says "look again".
  * Followers share one subscriber connection per instance. The listing and the active-job slots it
  * writes with the events are read through a RedisJobDirectory on the same keys.
  */
@@ -123,7 +125,7 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
     // they hash to the prefix's slot and the job's keys to the job's, which one MULTI cannot span.
     const clustered = this.redis.isCluster;
     const tx = this.redis.multi();
-    for (const [name, ...args] of this.eventWrites(event)) tx.call(name as string, ...args);
+    for (const [name, ...args] of this.eventWrites(event, 'with-entry')) tx.call(name as string, ...args);
     if (!clustered) addIndexWrites(tx, event, indexContext);
     const results = await tx.exec();
     if (results === null) throw new AppError('internal', 'event transaction was aborted', { retryable: true });
@@ -144,18 +146,28 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
     if (this.redis.isCluster) return undefined;
     const event = stampEvent(jobId, input, this.now());
     if (event.type !== 'job.queued') throw new AppError('internal', `stageQueued takes job.queued, not ${event.type}`);
-    const commands = [...this.eventWrites(event), ...indexWriteCommands(event, this.indexContext(undefined))];
+    // The queue's announce script runs these with redis.call, which cannot EVAL: a plain notification then.
+    const commands = [...this.eventWrites(event, 'look-again'), ...indexWriteCommands(event, this.indexContext(undefined))];
     return { keys: [...new Set(commands.map((c) => c[1] ?? ''))], commands };
   }
 
-  /** The event's own writes; the first is the XADD, whose reply is the stream id. */
-  private eventWrites(event: JobEvent): string[][] {
+  /**
+   * The event's own writes; the first one's reply is the stream id. `with-entry` appends and announces in one
+   * script whose notification carries the entry (see `announcement.ts`); `look-again` is a plain XADD and a
+   * notification without it, for callers that run the commands where EVAL cannot be called.
+   */
+  private eventWrites(event: JobEvent, notification: 'with-entry' | 'look-again'): string[][] {
     const keys = jobEventKeys(this.prefix, event.jobId);
     const ttlMs = String(isTerminalEvent(event) ? this.retentionMs : this.activeTtlMs);
-    const commands = [['xadd', keys.events, 'MAXLEN', '~', String(this.maxLen), '*', 'data', JSON.stringify(event)]];
+    const data = JSON.stringify(event);
+    const commands =
+      notification === 'with-entry'
+        ? [appendAndAnnounceCommand(keys.events, keys.notify, this.maxLen, data)]
+        : [['xadd', keys.events, 'MAXLEN', '~', String(this.maxLen), '*', 'data', data]];
     const fields = Object.entries(statusFieldsFor(event)).flat();
     if (fields.length > 0) commands.push(['hset', keys.status, ...fields]);
-    commands.push(['pexpire', keys.events, ttlMs], ['pexpire', keys.status, ttlMs], ['publish', keys.notify, '1']);
+    commands.push(['pexpire', keys.events, ttlMs], ['pexpire', keys.status, ttlMs]);
+    if (notification === 'look-again') commands.push(['publish', keys.notify, LOOK_AGAIN]);
     return commands;
   }
 
@@ -239,9 +251,12 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
     return this.readAfter(jobEventKeys(this.prefix, jobId).events, afterId, limit);
   }
 
-  /** JobEventLog: the job's notifications (and every reconnect and sweep) call `listener`. */
-  watch(jobId: string, listener: () => void): Promise<() => Promise<void>> {
-    return this.hub.join(jobEventKeys(this.prefix, jobId).notify, listener);
+  /**
+   * JobEventLog: the job's notifications call `listener` with the entry they carry (undefined for a plain
+   * "look again"), and every reconnect and sweep calls it with nothing.
+   */
+  watch(jobId: string, listener: (announced?: AnnouncedLogEntry) => void): Promise<() => Promise<void>> {
+    return this.hub.join(jobEventKeys(this.prefix, jobId).notify, (message) => listener(message === undefined ? undefined : parseAnnouncement(message)));
   }
 
   /** Ends every live follower and closes the subscriber connection if this instance opened it. */
