@@ -1,4 +1,5 @@
 import { presentedCredential, type Authenticator, type Principal } from '@tinyb/auth';
+import type { ServerResponse } from 'node:http';
 import type { RequestHandler, Response } from 'express';
 import { sendError } from './http-errors.js';
 
@@ -12,15 +13,23 @@ const ADMIN_REALM = 'tiny-backspace';
  */
 export function authenticate(auth: Authenticator): RequestHandler {
   return (req, res, next) => {
-    const credential = presentedCredential(req.get('Authorization'));
-    const principal = auth.authenticate(credential?.scheme === 'bearer' ? credential.secret : undefined);
-    if (principal === null) {
-      res.set('WWW-Authenticate', 'Bearer');
-      return sendError(res, 'unauthorized', 'missing or invalid API key (Authorization: Bearer <key>)');
-    }
+    const principal = bearerPrincipal(auth, req.headers.authorization);
+    if (principal === null) return refuseUnauthenticated(res);
     res.locals['principal'] = principal;
     next();
   };
+}
+
+/** Who an `Authorization` header's Bearer key belongs to; null when it names nobody (the API routes and the submit fast path). */
+export function bearerPrincipal(auth: Authenticator, authorization: string | undefined): Principal | null {
+  const credential = presentedCredential(authorization);
+  return auth.authenticate(credential?.scheme === 'bearer' ? credential.secret : undefined);
+}
+
+/** The API's 401, with the challenge the client can answer. */
+export function refuseUnauthenticated(res: ServerResponse): void {
+  res.setHeader('WWW-Authenticate', 'Bearer');
+  sendError(res, 'unauthorized', 'missing or invalid API key (Authorization: Bearer <key>)');
 }
 
 /**

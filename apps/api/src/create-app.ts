@@ -1,9 +1,8 @@
-import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type Express, type RequestHandler, type Response, type Router } from 'express';
 import { Authenticator, type ApiKeyEntry, type Principal } from '@tinyb/auth';
 import { BUILT_IN_AGENTS, CodeJobRequest, LegacyCodeRequest, isTerminalEvent, type JobStatus } from '@tinyb/contracts';
 import {
-  AppError,
-  RateLimitedError,
   type ActiveJobSlots,
   type AgentCatalog,
   type JobDirectory,
@@ -12,13 +11,12 @@ import {
   type JobQueue,
   type JobStatusReader,
   type Logger,
-  type RateLimitDecision,
   type SubmitRateLimiter,
 } from '@tinyb/core';
 import type { GitHubWebhookHandler } from '@tinyb/github-triggers';
-import { ApiMetrics, type JobTraceContext, type Tracing } from '@tinyb/runtime';
+import { ApiMetrics, type Tracing } from '@tinyb/runtime';
 import { authenticate, principalOf, requireAdmin } from './authenticate.js';
-import { errorHandler, rateLimitHeaders, sendError } from './http-errors.js';
+import { errorHandler, sendError } from './http-errors.js';
 import { cachedFor } from './cached-for.js';
 import { knownAgentsWithWorkers } from './known-agents.js';
 import { LegacyTranslator } from './legacy-events.js';
@@ -26,8 +24,8 @@ import { jobIdParam, jobListQuery, lastEventId, parseBody } from './request-inpu
 import { encodeSseFrame, openSse, openSseSink } from './sse.js';
 import { StreamAdmission } from './stream-admission.js';
 import { JobEventFanout, type JobEventLog } from '@tinyb/events';
-import { toJobData } from './to-job-data.js';
-import { resolveFollowUp } from './follow-up-request.js';
+import { createJobSubmission, jobLinks } from './job-submission.js';
+import { submitFastPath } from './submit-fast-path.js';
 import type { PullRequestPreflight } from './github-pull-request-preflight.js';
 import { webConsole } from './web-console.js';
 import { githubWebhookRoute } from './github-webhook-route.js';
@@ -83,7 +81,8 @@ export interface ApiDeps {
   githubWebhooks?: GitHubWebhookHandler;
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** express.json's limit, which the submit fast path keeps too. */
+const MAX_JSON_BODY_BYTES = 256 * 1024;
 
 export function createApp(deps: ApiDeps): Express {
   const { config, queue, events, logger } = deps;
@@ -95,7 +94,7 @@ export function createApp(deps: ApiDeps): Express {
   app.set('trust proxy', false);
   // Before the JSON parser: the signature covers the raw body.
   if (deps.githubWebhooks) app.post('/webhooks/github', ...githubWebhookRoute(deps.githubWebhooks));
-  app.use(express.json({ limit: '256kb', strict: true }));
+  app.use(express.json({ limit: MAX_JSON_BODY_BYTES, strict: true }));
 
   app.get('/', (_req, res) => {
     res.json({
@@ -167,111 +166,34 @@ export function createApp(deps: ApiDeps): Express {
 
   const api = express.Router();
   api.use(authenticate(auth));
-  const maxActive = config.maxActiveJobsPerTenant ?? 0;
-
-  /**
-   * A new job's admission, run only once the job is known to be new (an idempotent replay never gets
-   * here, so it is never refused): the tenant's submit rate, then a slot among its active jobs.
-   * Returns whether a slot was claimed, and the rate decision for the response headers.
-   */
-  const admit = async (principal: Principal, jobId: string) => {
-    if (principal.admin) return { claimed: false, decision: undefined };
-    const decision = await deps.rateLimiter?.consume(principal.tenant);
-    if (decision && !decision.allowed) throw new RateLimitedError(decision);
-    if (maxActive > 0 && !(await events.claimActiveSlot(principal.tenant, jobId, maxActive))) {
-      throw new AppError(
-        'too_many_active_jobs',
-        `tenant ${principal.tenant} already has ${maxActive} jobs queued or running; wait for one to finish or cancel one`,
-      );
-    }
-    return { claimed: maxActive > 0, decision };
-  };
-
-  /** Validates a request, turns it into job data and enqueues it with `job.queued` recorded first. */
-  const submit = (req: Request, res: Response, body: CodeJobRequest) =>
-    deps.tracing
-      ? deps.tracing.enqueue({ 'tinyb.tenant': principalOf(res).tenant }, (trace) => submitTraced(req, res, body, trace))
-      : submitTraced(req, res, body, undefined);
-  const submitTraced = async (req: Request, res: Response, body: CodeJobRequest, trace: JobTraceContext | undefined) => {
-    const principal = principalOf(res);
-    // Most submits are not follow-ups: no timer, no lookups for them.
-    const isFollowUp = body.pr_url !== undefined || body.parent_job_id !== undefined;
-    const followUp = !isFollowUp ? undefined : await resolveFollowUp(body, {
-      githubUrl: config.githubUrl,
-      visibleStatus: (id) => visibleStatus(res, id),
-      ...(deps.pullRequestPreflight ? { preflight: deps.pullRequestPreflight } : {}),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const data = { ...toJobData(body, jobDefaults, followUp), tenant: principal.tenant, ...(trace ? { traceparent: trace.traceparent } : {}) };
-    const idempotencyKey = req.get('Idempotency-Key');
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new AppError('invalid_request', 'Idempotency-Key must be 1-255 visible ASCII characters');
-    }
-    let claimedSlot: { jobId: string } | undefined;
-    let decision: RateLimitDecision | undefined;
-    // Admission only for those it can refuse: an admin's (or an open API's) submit is one Redis round trip.
-    const admitted = !principal.admin && (deps.rateLimiter !== undefined || maxActive > 0);
-    try {
-      const enqueued = await queue.enqueue(data, {
-        // Scoped to the tenant: one tenant's key can neither replay nor reveal another tenant's job.
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey: `${principal.tenant}:${idempotencyKey}` }),
-        // Recorded with the job, atomically: never a queued job without it, nor it without the job.
-        announce: {
-          via: events,
-          event: {
-            type: 'job.queued',
-            repoUrl: data.repo.url,
-            agent: data.agent,
-            draft: data.draft,
-            tenant: principal.tenant,
-            ...(data.baseBranch === undefined ? {} : { baseBranch: data.baseBranch }),
-            ...(trace ? { traceId: trace.traceId } : {}),
-          },
-        },
-        ...(admitted
-          ? {
-              beforeAdd: async (jobId: string) => {
-                const admission = await admit(principal, jobId);
-                decision = admission.decision;
-                if (admission.claimed) claimedSlot = { jobId };
-              },
-            }
-          : {}),
-      });
-      if (decision) res.set(rateLimitHeaders(decision));
-      if (enqueued.created) metrics.jobSubmitted(data.agent);
-      return enqueued;
-    } catch (err) {
-      // Neither queued nor announced (enqueue is all or nothing): a slot claimed for it is given back.
-      if (claimedSlot !== undefined) await events.releaseActiveSlot(principal.tenant, claimedSlot.jobId).catch(() => undefined);
-      throw err;
-    }
-  };
-
   /**
    * The job's status if the caller may see it: its owner and admins may. Anyone else gets exactly what an
    * unknown id gets, so job ids of other tenants cannot even be confirmed to exist.
    */
-  const visibleStatus = async (res: Response, id: string): Promise<JobStatus | null> => {
+  const statusVisibleTo = async (principal: Principal, id: string): Promise<JobStatus | null> => {
     const status = await events.getStatus(id);
-    const principal = principalOf(res);
     if (status === null || (!principal.admin && status.tenant !== principal.tenant)) return null;
     return status;
   };
+  const visibleStatus = (res: Response, id: string) => statusVisibleTo(principalOf(res), id);
+  const submission = createJobSubmission({
+    jobDefaults,
+    queue,
+    events,
+    rateLimiter: deps.rateLimiter,
+    maxActiveJobsPerTenant: config.maxActiveJobsPerTenant ?? 0,
+    tracing: deps.tracing,
+    pullRequestPreflight: deps.pullRequestPreflight,
+    metrics,
+    logger,
+    statusVisibleTo,
+  });
   const notFound = (res: Response, id: string) => sendError(res, 'not_found', `no job with id ${id}`);
 
+  // Most submits never get here: submitFastPath (installed below) serves them in front of Express.
   api.post('/jobs', async (req, res) => {
     const body = parseBody(CodeJobRequest, req.body);
-    const { jobId, created } = await submit(req, res, body);
-    if (created) logger.info({ jobId, agent: body.agent ?? config.defaultAgent, tenant: principalOf(res).tenant }, 'job queued');
-    // Written directly: res.json would also hash the body for an ETag nobody revalidates a POST with.
-    const payload = JSON.stringify({ id: jobId, status: 'queued', links: jobLinks(jobId) });
-    res.statusCode = created ? 202 : 200;
-    if (!created) res.setHeader('Idempotent-Replayed', 'true');
-    res.setHeader('Location', `/api/jobs/${jobId}`);
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', Buffer.byteLength(payload));
-    res.end(payload);
+    await submission.accept({ principal: principalOf(res), body, idempotencyKey: req.get('Idempotency-Key'), res });
   });
 
   api.get('/agents', async (_req, res) => {
@@ -345,7 +267,7 @@ export function createApp(deps: ApiDeps): Express {
    */
   const legacyCode: RequestHandler = async (req, res) => {
     const body = parseBody(LegacyCodeRequest, req.body);
-    const { jobId } = await submit(req, res, body);
+    const { jobId } = await submission.submit({ principal: principalOf(res), body, idempotencyKey: req.get('Idempotency-Key'), res });
     res.setHeader('X-Job-Id', jobId);
     const sse = openSse(req, res, { heartbeatMs: config.sseHeartbeatMs });
     trackStream(sse);
@@ -367,10 +289,15 @@ export function createApp(deps: ApiDeps): Express {
 
   app.use((_req, res) => sendError(res, 'not_found', 'no such route'));
   app.use(errorHandler(logger));
-  return app;
-}
 
-function jobLinks(id: string) {
-  return { self: `/api/jobs/${id}`, events: `/api/jobs/${id}/events` };
+  // In front of the whole Express app (the app function calls app.handle for each request, app.listen included):
+  // a plain submit skips Express's router and body parser; anything else goes on to Express untouched.
+  const fastSubmit = submitFastPath({ auth, submission, logger, maxBodyBytes: MAX_JSON_BODY_BYTES });
+  const expressApp = app as Express & { handle: (req: IncomingMessage, res: ServerResponse, next?: unknown) => void };
+  const handleWithExpress = expressApp.handle.bind(app);
+  expressApp.handle = (req, res, next) => {
+    if (!fastSubmit(req, res)) handleWithExpress(req, res, next);
+  };
+  return app;
 }
 

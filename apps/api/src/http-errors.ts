@@ -1,7 +1,8 @@
 import type { ErrorCode } from '@tinyb/contracts';
 import { AppError, RateLimitedError, type RateLimitDecision } from '@tinyb/core';
 import { isRedisUnavailableError } from '@tinyb/queue';
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '@tinyb/core';
 
 /** What a 503 tells clients to wait: about how long ioredis takes to notice Redis is back and reconnect. */
@@ -48,9 +49,22 @@ export function httpStatusFor(code: ErrorCode): number {
   }
 }
 
-export function sendError(res: Response, code: ErrorCode, message: string, details?: unknown): void {
-  if (code === 'unavailable') res.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
-  res.status(httpStatusFor(code)).json({ error: { code, message, ...(details === undefined ? {} : { details }) } });
+/**
+ * A JSON body with its status, written on the bare node:http response: Express routes and the submit fast path
+ * (submit-fast-path.ts) answer through here, so their responses are the same bytes. Not res.json: it would also
+ * hash every body for an ETag that nobody revalidates an API answer with.
+ */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(payload));
+  res.end(payload);
+}
+
+export function sendError(res: ServerResponse, code: ErrorCode, message: string, details?: unknown): void {
+  if (code === 'unavailable') res.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+  sendJson(res, httpStatusFor(code), { error: { code, message, ...(details === undefined ? {} : { details }) } });
 }
 
 /** The RateLimit-* headers of the IETF draft (delta-seconds reset), on every counted submit. */
@@ -64,41 +78,45 @@ export function rateLimitHeaders(decision: RateLimitDecision): Record<string, st
 
 /** Errors thrown by handlers and by body parsing end up here, as `{ error: { code, message } }`. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (err: unknown, _req, res, _next) => {
-    if (res.headersSent) {
-      res.end();
-      return;
-    }
-    if (err instanceof RateLimitedError) {
-      res.set({ ...rateLimitHeaders(err.decision), 'Retry-After': String(Math.max(1, Math.ceil(err.decision.resetMs / 1000))) });
-    }
-    if (err instanceof AppError) {
-      if (httpStatusFor(err.code) >= 500) logger.error({ err }, 'request failed');
-      sendError(res, err.code, err.message);
-      return;
-    }
-    // The API's Redis connection fails fast instead of queueing commands while Redis is away (see main.ts):
-    // that is an outage to wait out, not a bug, so the client hears 503 and when to try again.
-    if (isRedisUnavailableError(err)) {
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'request failed: redis unavailable');
-      return sendError(res, 'unavailable', 'the service cannot reach its database right now; try again shortly');
-    }
-    // body-parser marks its own errors with `type` and `status`.
-    const type = typeof err === 'object' && err !== null && 'type' in err ? err.type : undefined;
-    if (type === 'entity.parse.failed') return sendError(res, 'invalid_request', 'request body is not valid JSON');
-    if (type === 'entity.too.large') {
-      res.status(413).json({ error: { code: 'invalid_request', message: 'request body is too large' } });
-      return;
-    }
-    if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
-      return sendError(res, 'invalid_request', 'unsupported request body encoding');
-    }
-    // Any other failure to read the body is the client's (a corrupt gzip, deflate or br stream, an aborted
-    // upload): body-parser raises those as http-errors with a 4xx status and `expose`, and no `type`.
-    if (isClientHttpError(err)) return sendError(res, 'invalid_request', 'request body could not be read');
-    logger.error({ err }, 'unhandled request error');
-    sendError(res, 'internal', 'internal error');
-  };
+  return (err: unknown, _req, res, _next) => sendRequestError(res, err, logger);
+}
+
+/** The one mapping from whatever a request's handling threw to its answer (Express's error handler and the fast path). */
+export function sendRequestError(res: ServerResponse, err: unknown, logger: Logger): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  if (err instanceof RateLimitedError) {
+    setHeaders(res, { ...rateLimitHeaders(err.decision), 'Retry-After': String(Math.max(1, Math.ceil(err.decision.resetMs / 1000))) });
+  }
+  if (err instanceof AppError) {
+    if (httpStatusFor(err.code) >= 500) logger.error({ err }, 'request failed');
+    sendError(res, err.code, err.message);
+    return;
+  }
+  // The API's Redis connection fails fast instead of queueing commands while Redis is away (see main.ts):
+  // that is an outage to wait out, not a bug, so the client hears 503 and when to try again.
+  if (isRedisUnavailableError(err)) {
+    logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'request failed: redis unavailable');
+    return sendError(res, 'unavailable', 'the service cannot reach its database right now; try again shortly');
+  }
+  // body-parser marks its own errors with `type` and `status`.
+  const type = typeof err === 'object' && err !== null && 'type' in err ? err.type : undefined;
+  if (type === 'entity.parse.failed') return sendError(res, 'invalid_request', 'request body is not valid JSON');
+  if (type === 'entity.too.large') return sendJson(res, 413, { error: { code: 'invalid_request', message: 'request body is too large' } });
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return sendError(res, 'invalid_request', 'unsupported request body encoding');
+  }
+  // Any other failure to read the body is the client's (a corrupt gzip, deflate or br stream, an aborted
+  // upload): body-parser raises those as http-errors with a 4xx status and `expose`, and no `type`.
+  if (isClientHttpError(err)) return sendError(res, 'invalid_request', 'request body could not be read');
+  logger.error({ err }, 'unhandled request error');
+  sendError(res, 'internal', 'internal error');
+}
+
+export function setHeaders(res: ServerResponse, headers: Record<string, string>): void {
+  for (const name in headers) res.setHeader(name, headers[name] ?? '');
 }
 
 function isClientHttpError(err: unknown): boolean {
