@@ -19,7 +19,7 @@ describe('loadApiEnv', () => {
       KNOWN_AGENTS: ['claude-code', 'gemini', 'openai', 'codex'],
       JOB_ATTEMPTS: 3,
       JOB_BACKOFF_MS: 15_000,
-      SSE_HEARTBEAT_MS: 15_000,
+      SSE_HEARTBEAT_MS: 30_000,
       REDIS_COMMAND_TIMEOUT_MS: 1_000,
     });
   });
