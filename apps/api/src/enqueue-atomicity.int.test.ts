@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import type { CodeJobData, NewJobEvent } from '@tinyb/contracts';
 import { RedisJobEvents, jobEventKeys } from '@tinyb/events';
 import { CodeJobQueue } from '@tinyb/queue';
@@ -40,27 +41,75 @@ describe('one-round-trip enqueue', () => {
   const queuedJob = (jobId: string) => queue.queueFor('claude-code').getJob(jobId);
   const announced = async (jobId: string) => (await redis.exists(jobEventKeys(fixture.prefix, jobId).events)) === 1;
 
+  /**
+   * MONITOR reports every client of the server (other test runs share it): only the commands of connections
+   * that sent something naming this test's keys count. Commands a script runs are reported too, with source 'lua'.
+   */
+  const watchOurCommands = async () => {
+    const monitor = await fixture.connect().monitor();
+    const received: Array<{ source: string; args: string[] }> = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (!source.includes('lua')) received.push({ source, args: args.map(String) });
+    });
+    const seen = () => {
+      const ours = new Set(received.filter((c) => c.args.some((a) => a.includes(fixture.prefix))).map((c) => c.source));
+      return received.filter((c) => ours.has(c.source)).map((c) => (c.args[0] ?? '').toLowerCase());
+    };
+    return { monitor, seen };
+  };
+
   it('queues and announces in one round trip (one MULTI on the connection)', async () => {
     // Warm-up: the queue opens its enqueue connection, and ioredis checks the scripts once per connection.
     await enqueue();
     await new Promise((r) => setTimeout(r, 200));
     await enqueue();
-    const monitor = await fixture.connect().monitor();
-    const seen: string[] = [];
-    // Commands a script runs are reported too, with source 'lua': only the client's own count.
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (!source.includes('lua')) seen.push(String(args[0]).toLowerCase());
-    });
+    const { monitor, seen } = await watchOurCommands();
     try {
       const { jobId, created } = await enqueue({ idempotencyKey: 'k1' });
       expect(created).toBe(true);
       await new Promise((r) => setTimeout(r, 100));
       // Everything sent for this submit is one MULTI … EXEC: gate script, BullMQ's add script, announce script.
-      expect(seen).toEqual(['multi', 'evalsha', 'evalsha', 'evalsha', 'exec']);
+      expect(seen()).toEqual(['multi', 'evalsha', 'evalsha', 'evalsha', 'exec']);
       expect(await queuedJob(jobId)).toBeDefined();
       expect(await events.getStatus(jobId)).toMatchObject({ id: jobId, state: 'queued', tenant: 't1' });
       expect((await events.listJobs({ limit: 10, tenant: 't1' })).jobs.map((j) => j.id)).toContain(jobId);
     } finally {
+      monitor.disconnect();
+    }
+  });
+
+  it('sends the transactions of one event-loop turn in one socket write, each still its own MULTI … EXEC', async () => {
+    // Warm-up as above: the enqueue connection open, its scripts checked.
+    await enqueue();
+    await new Promise((r) => setTimeout(r, 200));
+    await enqueue();
+    const { monitor, seen } = await watchOurCommands();
+    // Every write that reaches a socket, by socket: ioredis writes each pipeline with its own socket.write.
+    const writes = new Map<unknown, number>();
+    const count = function (this: unknown) {
+      writes.set(this, (writes.get(this) ?? 0) + 1);
+    };
+    const originalWrite = Socket.prototype._write;
+    const originalWritev = Socket.prototype._writev;
+    Socket.prototype._write = function (this: Socket, ...args: Parameters<Socket['_write']>) {
+      count.call(this);
+      return originalWrite.apply(this, args);
+    };
+    Socket.prototype._writev = function (this: Socket, ...args: Parameters<NonNullable<Socket['_writev']>>) {
+      count.call(this);
+      return originalWritev?.apply(this, args);
+    };
+    try {
+      const results = await Promise.all(Array.from({ length: 10 }, () => enqueue()));
+      expect(results.every((r) => r.created)).toBe(true);
+      // Ten transactions went out; no socket took more than one write for them (one per transaction before).
+      expect(Math.max(...writes.values())).toBe(1);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(seen()).toEqual(Array.from({ length: 10 }, () => ['multi', 'evalsha', 'evalsha', 'evalsha', 'exec']).flat());
+      for (const { jobId } of results) expect(await events.getStatus(jobId)).toMatchObject({ id: jobId, state: 'queued' });
+    } finally {
+      Socket.prototype._write = originalWrite;
+      Socket.prototype._writev = originalWritev;
       monitor.disconnect();
     }
   });

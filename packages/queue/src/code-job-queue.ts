@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import { Job, Queue, createIORedisClient, type JobsOptions, type JobState as QueueJobState } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RedisClient } from './redis-target.js';
@@ -7,6 +8,7 @@ import { AppError, silentLogger, type EnqueueOptions as JobQueueEnqueueOptions, 
 import { mergePrometheusFamilies } from './merge-prometheus-families.js';
 import { DEFAULT_QUEUE_PREFIX, queueKeys } from './queue-keys.js';
 import { ENQUEUE_ANNOUNCE, ENQUEUE_GATE, enqueueScripts, type EnqueueTransaction } from './enqueue-scripts.js';
+import { TurnWriteBatch } from './turn-write-batch.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -92,6 +94,8 @@ export class CodeJobQueue implements JobQueue {
   private readonly defaultJobOptions: JobsOptions;
   private readonly idempotencyTtlMs: number;
   private readonly cancelFlagTtlMs: number;
+  /** The enqueue connection's transactions of one event-loop turn leave in one socket write. */
+  private readonly enqueueWrites = new TurnWriteBatch();
 
   constructor(deps: CodeJobQueueDeps) {
     this.redis = deps.redis;
@@ -196,13 +200,15 @@ export class CodeJobQueue implements JobQueue {
     const jobKey = queue.toKey(jobId);
     const marker = `${jobKey}:tinyb-announce`;
     const [eventsKey = '', statusKey = ''] = staged.keys;
-    const tx = (await this.enqueueClient(queue)).multi() as unknown as EnqueueTransaction;
+    const connection = await this.enqueueClient(queue);
+    const tx = connection.client.multi() as unknown as EnqueueTransaction;
     const gateKeys = [jobKey, marker, eventsKey, statusKey, ...(idemKey === undefined ? [] : [idemKey])];
     tx[ENQUEUE_GATE](gateKeys.length, ...gateKeys, jobId, String(this.idempotencyTtlMs));
     const job = new Job(queue, CODE_JOB_NAME, data, { ...this.defaultJobOptions, jobId }, jobId);
     await job.addJob(tx as unknown as Parameters<Job['addJob']>[0]);
     const announceKeys = [jobKey, marker, idemKey ?? '', ...staged.keys];
     tx[ENQUEUE_ANNOUNCE](announceKeys.length, ...announceKeys, jobId, JSON.stringify(staged.commands));
+    if (connection.socket !== undefined) this.enqueueWrites.hold(connection.socket);
     const results = await tx.exec();
     if (results === null) throw new AppError('internal', 'enqueue transaction was aborted', { retryable: true });
     const [[gateErr, gate] = [], [addErr] = [], [announceErr, streamId] = []] = results;
@@ -296,7 +302,7 @@ export class CodeJobQueue implements JobQueue {
    * defines about seventy: on the shared connection that copying and its garbage were a tenth of a submit's CPU.
    * Wrapped the way BullMQ wraps a connection, so its add can queue itself on the transaction.
    */
-  private async enqueueClient(queue: Queue): Promise<ReturnType<typeof createIORedisClient>> {
+  private async enqueueClient(queue: Queue): Promise<{ client: ReturnType<typeof createIORedisClient>; socket?: Writable }> {
     this.enqueueConnection ??= (async () => {
       await queue.waitUntilReady();
       const shared = this.redis as Redis;
@@ -312,7 +318,7 @@ export class CodeJobQueue implements JobQueue {
     const own = await this.enqueueConnection.catch(() => undefined);
     // Until it is connected (an API's connections queue nothing offline), or if it could not be made: the shared
     // connection, where BullMQ and our scripts are defined too. Same transaction, only slower to build.
-    return own?.raw.status === 'ready' ? own.client : queue.getBackend().client;
+    return own?.raw.status === 'ready' ? { client: own.client, socket: own.raw.stream } : { client: await queue.getBackend().client };
   }
 
   /**
