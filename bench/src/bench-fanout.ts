@@ -36,6 +36,8 @@ export interface FanoutRunOptions {
   settleMs: number;
   /** After the last publish, how long the deliveries may take to come in. */
   drainTimeoutMs: number;
+  /** Wait after the last delivery before the idle window opens. */
+  idleSettleMs: number;
   idleWindowMs: number;
   log: (line: string) => void;
 }
@@ -77,7 +79,8 @@ export async function runFanoutShape(system: FanoutSystem, shape: FanoutShape, o
     const end = swarm.stats();
     let idleCpuPct: number | undefined;
     if (opts.measureIdle) {
-      await sleep(1_000);
+      // Past the burst's garbage collection: steady idle, where a window of the heartbeat's length holds one round.
+      await sleep(opts.idleSettleMs);
       const cpu0 = treeCpuMs(system.rootPid);
       const t0 = performance.now();
       await sleep(opts.idleWindowMs);
