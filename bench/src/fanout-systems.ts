@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { TinyBackspaceClient } from '@tinyb/client';
 import { RedisJobEvents } from '@tinyb/events';
 import type { ApiProcess } from './api-process.js';
+import { processTree } from './proc-tree.js';
 import { BENCH_REPO_URL } from './bench-enqueue.js';
 
 export type FanoutSystemName = 'tiny-backspace' | 'pushpin' | 'nchan';
@@ -72,6 +74,29 @@ async function stopProcess(child: ChildProcess, graceMs = 5_000): Promise<void> 
   }
 }
 
+/**
+ * Stops a supervisor that runs its workers in process groups of their own (Pushpin's runner does), so neither a
+ * group signal nor the supervisor's exit is enough: SIGTERM to the supervisor (it stops its workers), then
+ * SIGKILL to whatever is left of its tree and of `extraPids` (workers whose pid files the supervisor wrote).
+ */
+async function stopProcessTree(child: ChildProcess, extraPids: () => number[], graceMs = 5_000): Promise<void> {
+  const rootPid = child.pid;
+  if (rootPid === undefined) return;
+  const pids = [...new Set([...processTree(rootPid).slice(1), ...extraPids()])];
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+    } catch {
+      return false;
+    }
+  };
+  await stopProcess(child, graceMs);
+  const deadline = Date.now() + graceMs;
+  while (pids.some(alive) && Date.now() < deadline) await sleep(100);
+  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+}
+
 /** Our API: channels are jobs created through `POST /api/jobs`, published to as a worker does. */
 export function tinyBackspaceSystem(api: ApiProcess, redis: Redis, redisPrefix: string): FanoutSystem {
   const url = new URL(api.baseUrl);
@@ -115,11 +140,57 @@ export function ensureDebianPackages(log: (line: string) => void): { pushpin: bo
 }
 
 /**
- * Pushpin (Debian's, default tuning) in front of a tiny GRIP origin in this process: each stream request is
- * answered with `Grip-Hold: stream` on its channel, and messages are published to Pushpin's HTTP publish port.
+ * Sets `key=value` in `[section]` of an INI text: replaces the key's line there, or adds it under the header.
+ * Throws when the section is missing, so a changed Debian file fails loudly instead of running half-configured.
+ */
+function setIniKey(ini: string, section: string, key: string, value: string): string {
+  const header = `[${section}]\n`;
+  const at = ini.indexOf(header);
+  if (at < 0) throw new Error(`no [${section}] section`);
+  const bodyStart = at + header.length;
+  const nextHeader = ini.slice(bodyStart).search(/^\[/m);
+  const bodyEnd = nextHeader < 0 ? ini.length : bodyStart + nextHeader;
+  const body = ini.slice(bodyStart, bodyEnd);
+  const line = new RegExp(`^${key}=.*$`, 'm');
+  const newBody = line.test(body) ? body.replace(line, `${key}=${value}`) : `${key}=${value}\n${body}`;
+  return ini.slice(0, bodyStart) + newBody + ini.slice(bodyEnd);
+}
+
+/** Pids from the `*.pid` files a supervisor wrote into `runDir`. */
+function workerPids(runDir: string): number[] {
+  if (!existsSync(runDir)) return [];
+  return readdirSync(runDir)
+    .filter((file) => file.endsWith('.pid'))
+    .map((file) => Number.parseInt(readFileSync(join(runDir, file), 'utf8'), 10))
+    .filter((pid) => Number.isInteger(pid) && pid > 0);
+}
+
+/** The last lines of every log in `logDir`, for a note that says why Pushpin did not come up. */
+function logTails(logDir: string, lines = 4): string {
+  if (!existsSync(logDir)) return '';
+  return readdirSync(logDir)
+    .map((file) => `${file}: ${readFileSync(join(logDir, file), 'utf8').trim().split('\n').slice(-lines).join(' | ')}`)
+    .join('; ');
+}
+
+/**
+ * Pushpin (Debian's 1.36) in front of a tiny GRIP origin in this process: each stream request is answered with
+ * `Grip-Hold: stream` on its channel, and messages are published to the handler's HTTP publish port.
+ *
+ * The config is Debian's pushpin.conf with these changes, each needed here:
+ * - `zurl` among the runner's services, and the proxy's zurl specs in our rundir. Debian's internal.conf points
+ *   the proxy at the system zurl daemon (/var/run/zurl), which is not running here; without a zurl the proxy
+ *   answers every request with "error" and nothing, not even /health, reaches the origin.
+ * - `port_offset=0` and the handler's ZeroMQ endpoints on ipc sockets in the rundir: the offset is also added to
+ *   the HTTP publish port, and the default TCP endpoints (5560-5563) are fixed ports that another run may hold.
+ * - `message_rate`/`message_hwm` raised: the handler paces every delivery to every held stream through them
+ *   (default 2,500 deliveries/s, dropping past 25,000 queued), which 1,000 clients at 10 events/s already exceed.
+ * - `client_maxconn` above the largest client count; the fd limit is raised before exec (inherited by all).
+ * - warnings only in the logs (the default logs every request and publish), like nchan's `error_log warn`.
  */
 export async function startPushpin(): Promise<FanoutSystem> {
-  const dir = mkdtempSync(join(tmpdir(), 'tinyb-bench-pushpin-'));
+  // Short on purpose: ZeroMQ ipc endpoints are Unix socket paths (at most 107 bytes).
+  const dir = mkdtempSync(join(tmpdir(), 'tinyb-pushpin-'));
   const origin: Server = createServer((req, res) => {
     if (req.url === '/health') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     const channel = /^\/stream\/([\w-]+)$/.exec(req.url ?? '')?.[1];
@@ -132,29 +203,50 @@ export async function startPushpin(): Promise<FanoutSystem> {
   const originPort = (origin.address() as { port: number }).port;
   const port = await freePort();
   const publishPort = await freePort();
-  const conf = readFileSync('/etc/pushpin/pushpin.conf', 'utf8')
-    .replace(/^rundir=.*$/m, `rundir=${dir}/run`)
-    .replace(/^logdir=.*$/m, `logdir=${dir}/log`)
-    .replace(/^http_port=.*$/m, `http_port=${port}`)
-    .replace(/^push_in_http_port=.*$/m, `push_in_http_port=${publishPort}`)
-    .replace(/^port_offset=.*$/m, `port_offset=${publishPort % 1000}`);
+  const ipc = (name: string) => `ipc://{rundir}/{ipc_prefix}${name}`;
+  const settings: Array<[section: string, key: string, value: string]> = [
+    ['global', 'rundir', `${dir}/run`],
+    ['global', 'port_offset', '0'],
+    ['runner', 'services', 'condure,zurl,pushpin-proxy,pushpin-handler'],
+    ['runner', 'http_port', `127.0.0.1:${port}`],
+    ['runner', 'logdir', `${dir}/log`],
+    ['runner', 'log_level', '1'],
+    ['runner', 'client_maxconn', '60000'],
+    ['proxy', 'routesfile', `${dir}/routes`],
+    ['proxy', 'zurl_out_specs', ipc('zurl-in')],
+    ['proxy', 'zurl_out_stream_specs', ipc('zurl-in-stream')],
+    ['proxy', 'zurl_in_specs', ipc('zurl-out')],
+    ['proxy', 'sig_key', randomBytes(16).toString('hex')],
+    ['handler', 'push_in_spec', ipc('push-in')],
+    ['handler', 'push_in_sub_specs', ipc('push-in-sub')],
+    ['handler', 'command_spec', ipc('handler-command')],
+    ['handler', 'push_in_http_addr', '127.0.0.1'],
+    ['handler', 'push_in_http_port', String(publishPort)],
+    ['handler', 'message_rate', '1000000'],
+    ['handler', 'message_hwm', '1000000'],
+  ];
+  const conf = settings.reduce((ini, [section, key, value]) => setIniKey(ini, section, key, value), readFileSync('/etc/pushpin/pushpin.conf', 'utf8'));
   mkdirSync(`${dir}/run`);
   mkdirSync(`${dir}/log`);
   writeFileSync(`${dir}/pushpin.conf`, conf);
   writeFileSync(`${dir}/routes`, `* 127.0.0.1:${originPort}\n`);
-  const child = spawn('pushpin', ['--config', `${dir}/pushpin.conf`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.resume();
+  const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec pushpin --config "$0"', `${dir}/pushpin.conf`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-2_000)));
   const stopAll = async () => {
-    await stopProcess(child);
-    await new Promise<void>((resolve) => origin.close(() => resolve()));
+    await stopProcessTree(child, () => workerPids(`${dir}/run`));
     origin.closeAllConnections();
+    await new Promise<void>((resolve) => origin.close(() => resolve()));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     await waitForHttp(`http://127.0.0.1:${port}/health`, 20_000, child);
   } catch (err) {
+    const why = `${err instanceof Error ? err.message : String(err)}; ${stderr.trim().split('\n').slice(-3).join(' | ')}; ${logTails(`${dir}/log`)}`;
     await stopAll();
-    throw err;
+    throw new Error(why);
   }
   let next = 0;
   return {
