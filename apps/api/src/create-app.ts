@@ -17,13 +17,13 @@ import type { GitHubWebhookHandler } from '@tinyb/github-triggers';
 import { ApiMetrics, type Tracing } from '@tinyb/runtime';
 import { authenticate, principalOf, requireAdmin } from './authenticate.js';
 import { errorHandler, sendError } from './http-errors.js';
-import { cachedFor } from './cached-for.js';
+import { cachedByKeyFor, cachedFor } from './cached-for.js';
 import { knownAgentsWithWorkers } from './known-agents.js';
 import { LegacyTranslator } from './legacy-events.js';
-import { jobIdParam, jobListQuery, lastEventId, parseBody } from './request-input.js';
-import { encodeSseFrame, openSse, openSseSink } from './sse.js';
-import { StreamAdmission } from './stream-admission.js';
-import { JobEventFanout, type JobEventLog } from '@tinyb/events';
+import { jobIdParam, jobListQuery, parseBody } from './request-input.js';
+import { openSse } from './sse.js';
+import { EventStreams } from './event-streams.js';
+import type { JobEventLog } from '@tinyb/events';
 import { createJobSubmission, jobLinks } from './job-submission.js';
 import { submitFastPath } from './submit-fast-path.js';
 import type { PullRequestPreflight } from './github-pull-request-preflight.js';
@@ -117,34 +117,8 @@ export function createApp(deps: ApiDeps): Express {
   });
   // Prometheus scrape target (tinyb_*, see README): queue depths and workers per known agent are read from
   // Redis at scrape time; streams, relay lag and submits are counted here.
-  // Every job's events reach this process's clients through one fan-out: one reader and one encoding per event.
-  const fanout = new JobEventFanout({
-    log: events,
-    encode: encodeSseFrame,
-    logger,
-    onDelivered: (event) => metrics.eventRelayed(event.at),
-  });
-  const admission = new StreamAdmission({
-    shedLagMs: config.sseShedLagMs ?? 0,
-    maxStreams: config.maxStreamsPerProcess ?? 0,
-    openStreams: () => fanout.streams,
-  });
-  // One heartbeat timer per process while any stream is open, not one per stream.
-  let heartbeat: NodeJS.Timeout | undefined;
-  const heartbeatFrame = Buffer.from(': ping\n\n');
-  const keepHeartbeat = () => {
-    if (fanout.streams > 0 && heartbeat === undefined) {
-      heartbeat = setInterval(() => {
-        if (fanout.streams === 0) {
-          clearInterval(heartbeat);
-          heartbeat = undefined;
-        } else void fanout.broadcast(heartbeatFrame);
-      }, config.sseHeartbeatMs);
-      heartbeat.unref();
-    }
-  };
   const metrics = new ApiMetrics({
-    eventLoopLagMs: () => admission.lagMs(),
+    eventLoopLagMs: (): number => eventStreams.admission.lagMs(),
     queueJobCounts: () => queue.jobCounts(),
     agentWorkers: async () => knownAgentsWithWorkers(knownAgents, await deps.agents.offeredAgents()).map((a) => ({ agent: a.name, workers: a.workers })),
   });
@@ -189,6 +163,25 @@ export function createApp(deps: ApiDeps): Express {
     statusVisibleTo,
   });
   const notFound = (res: Response, id: string) => sendError(res, 'not_found', `no job with id ${id}`);
+  // A job's owner never changes: a connect storm of thousands of streams on one job costs one status read a second.
+  const visibleJobOwner = cachedByKeyFor(1_000, async (id: string) => (await events.getStatus(id))?.tenant ?? null, { keep: (tenant) => tenant !== null });
+  // GET /api/jobs/:id/events, served in front of Express (see the end of this function).
+  const eventStreams = new EventStreams({
+    log: events,
+    auth,
+    canSee: async (principal, id) => {
+      const owner = await visibleJobOwner(id);
+      return owner !== null && (principal.admin || owner === principal.tenant);
+    },
+    metrics,
+    logger,
+    config: {
+      heartbeatMs: config.sseHeartbeatMs,
+      shedLagMs: config.sseShedLagMs ?? 0,
+      maxStreams: config.maxStreamsPerProcess ?? 0,
+      maxBufferedBytes: config.sseMaxBufferedBytes ?? 1024 * 1024,
+    },
+  });
 
   // Most submits never get here: submitFastPath (installed below) serves them in front of Express.
   api.post('/jobs', async (req, res) => {
@@ -225,25 +218,6 @@ export function createApp(deps: ApiDeps): Express {
     const status = await visibleStatus(res, id);
     if (!status) return notFound(res, id);
     res.json({ ...status, links: jobLinks(id) });
-  });
-
-  api.get('/jobs/:id/events', async (req, res) => {
-    const id = jobIdParam(req);
-    const afterId = lastEventId(req);
-    if (!(await visibleStatus(res, id))) return notFound(res, id);
-    const refusal = admission.refusal();
-    if (refusal) {
-      metrics.streamRefused(refusal.reason);
-      // Not sendError: its Retry-After is the Redis outage's, and this one carries jitter.
-      res.status(503).set('Retry-After', String(refusal.retryAfterSeconds)).json({ error: { code: 'unavailable', message: refusal.message } });
-      return;
-    }
-    res.setHeader('X-Api-Pid', String(process.pid));
-    const { sink, signal } = openSseSink(req, res, { maxBufferedBytes: config.sseMaxBufferedBytes ?? 1024 * 1024 });
-    trackStream({ signal });
-    const detach = fanout.attach(id, sink, afterId ? { afterId } : {});
-    signal.addEventListener('abort', detach, { once: true });
-    keepHeartbeat();
   });
 
   api.delete('/jobs/:id', async (req, res) => {
@@ -291,12 +265,13 @@ export function createApp(deps: ApiDeps): Express {
   app.use(errorHandler(logger));
 
   // In front of the whole Express app (the app function calls app.handle for each request, app.listen included):
-  // a plain submit skips Express's router and body parser; anything else goes on to Express untouched.
+  // a plain submit skips Express's router and body parser, an event stream is served without Express at all;
+  // anything else goes on to Express untouched.
   const fastSubmit = submitFastPath({ auth, submission, logger, maxBodyBytes: MAX_JSON_BODY_BYTES });
   const expressApp = app as Express & { handle: (req: IncomingMessage, res: ServerResponse, next?: unknown) => void };
   const handleWithExpress = expressApp.handle.bind(app);
   expressApp.handle = (req, res, next) => {
-    if (!fastSubmit(req, res)) handleWithExpress(req, res, next);
+    if (!fastSubmit(req, res) && !eventStreams.handle(req, res)) handleWithExpress(req, res, next);
   };
   return app;
 }

@@ -21,15 +21,20 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
 }
 
 export function jobIdParam(req: Request): string {
-  const id = req.params['id'];
+  return parseJobId(req.params['id']);
+}
+
+/** A job id from a path; anything that cannot be one is a job that does not exist. */
+export function parseJobId(id: unknown): string {
   if (typeof id !== 'string' || !JOB_ID.test(id)) throw new AppError('not_found', 'no such job');
   return id;
 }
 
-/** `Last-Event-ID` as browsers send it on reconnect, or `?lastEventId=` for clients that cannot set headers. */
-export function lastEventId(req: Request): string | undefined {
-  const fromQuery = typeof req.query['lastEventId'] === 'string' ? req.query['lastEventId'] : undefined;
-  const value = req.get('Last-Event-ID') ?? fromQuery;
+/**
+ * The resume point of an event stream: `Last-Event-ID` as browsers send it on reconnect, or `?lastEventId=`
+ * for clients that cannot set headers (the header wins); empty means from the start.
+ */
+export function parseLastEventId(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined;
   if (!STREAM_ID.test(value)) throw new AppError('invalid_request', 'Last-Event-ID must be an event id such as 1700000000000-0');
   return value;

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import type { FanoutSink } from '@tinyb/events';
 
@@ -63,41 +64,40 @@ export interface SseSinkOptions {
   retryMs?: number;
   /** Unsent bytes a client may have queued before it is dropped (it resumes with Last-Event-ID). */
   maxBufferedBytes: number;
+  /** More response headers. */
+  headers?: Record<string, string>;
 }
 
 /**
- * A response turned into a byte sink for the fan-out. The response is delimited by the connection's close
- * (no chunked encoding), so a frame shared by every client of a job goes to each socket as the same bytes,
- * with no per-client framing or copy. A client whose unsent bytes pass the budget is closed, not buffered
- * for without bound. Heartbeats are the fan-out's (one timer per process), not one timer per stream.
+ * A bare node:http response turned into a byte sink for the fan-out. The response is delimited by the
+ * connection's close (no chunked encoding), so a frame shared by every client of a job goes to each socket
+ * as the same bytes, with no per-client framing or copy. A client whose unsent bytes pass the budget is
+ * closed, not buffered for without bound. Heartbeats are the fan-out's (one timer per process), not one
+ * timer per stream. Nothing else is kept per stream: an open stream costs its socket and the HTTP objects.
  */
-export function openSseSink(req: Request, res: Response, opts: SseSinkOptions): { sink: FanoutSink; signal: AbortSignal } {
-  const controller = new AbortController();
-  res.status(200).set({
+export function openSseSink(res: ServerResponse, opts: SseSinkOptions): FanoutSink {
+  res.useChunkedEncodingByDefault = false;
+  // Neither Content-Length nor chunked: the body ends when the connection does, which an event stream's always does.
+  res.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-cache, no-transform',
     Connection: 'close',
     'X-Accel-Buffering': 'no',
+    ...opts.headers,
   });
-  // Neither Content-Length nor chunked: the body ends when the connection does, which an event stream's always does.
-  res.useChunkedEncodingByDefault = false;
   res.write(`retry: ${opts.retryMs ?? 3000}\n\n`);
-  const socket = req.socket;
+  const socket = res.socket!;
   socket.setNoDelay(true);
-  res.on('close', () => controller.abort());
   return {
-    signal: controller.signal,
-    sink: {
-      write(chunk) {
-        if (controller.signal.aborted || socket.destroyed) return true;
-        if (socket.writableLength > opts.maxBufferedBytes) return false;
-        socket.write(chunk);
-        return true;
-      },
-      end(reason) {
-        if (reason === 'too-slow') socket.destroy();
-        else res.end();
-      },
+    write(chunk) {
+      if (socket.destroyed) return true;
+      if (socket.writableLength > opts.maxBufferedBytes) return false;
+      socket.write(chunk);
+      return true;
+    },
+    end(reason) {
+      if (reason === 'too-slow') socket.destroy();
+      else res.end();
     },
   };
 }

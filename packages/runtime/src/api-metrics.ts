@@ -76,8 +76,17 @@ export class ApiMetrics {
 
   /** Counts an open stream until `signal` aborts (the client went away or the stream ended). */
   trackStream(signal: AbortSignal): void {
+    signal.addEventListener('abort', this.streamOpened(), { once: true });
+  }
+
+  /** Counts an open stream; returns the function to call (once) when it closes. */
+  streamOpened(): () => void {
     this.streamsOpen.inc();
-    signal.addEventListener('abort', () => this.streamsOpen.dec(), { once: true });
+    let open = true;
+    return () => {
+      if (open) this.streamsOpen.dec();
+      open = false;
+    };
   }
 
   /** An event written to a client; `at` is the event's ISO time. Replays of old events are lag too, by design. */
