@@ -50,7 +50,10 @@ export class SseSwarm {
     await Promise.all(Array.from({ length: Math.min(inFlight, count) }, worker));
   }
 
-  /** Opens client `i`; a 503 (shed) is retried after its Retry-After, as the CLI and the console do, up to 5 times. */
+  /**
+   * Opens client `i`; a refusal (503 with Retry-After, or 502) is retried after its Retry-After (502: 1 s), as
+   * the CLI and the console do, up to 5 times.
+   */
   private async openOne(i: number): Promise<void> {
     const seen = new Set<number>();
     this.seen[i] = seen;
@@ -92,8 +95,11 @@ export class SseSwarm {
           if (status !== '200') {
             this.refusals[status] = (this.refusals[status] ?? 0) + 1;
             socket.destroy();
+            // Every system's refusals get the same retries: 503 after its Retry-After (our shedding), 502 after
+            // 1 s (Pushpin answers a connect burst past its internal queue to its HTTP client with 502).
             const retryAfter = /\r\nretry-after: *(\d+)/i.exec(text)?.[1];
             if (status === '503' && retryAfter !== undefined) return settle(Number(retryAfter));
+            if (status === '502') return settle(1);
             this.failedCount++;
             settle();
             return;
