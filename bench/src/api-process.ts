@@ -52,7 +52,6 @@ export async function startApi(opts: StartApiOptions): Promise<ApiProcess> {
       LOG_LEVEL: 'warn',
       GITHUB_URL: 'https://github.com',
       NODE_ENV: 'production',
-      SSE_HEARTBEAT_MS: '15000',
       ...(opts.processes === undefined ? {} : { API_PROCESSES: String(opts.processes) }),
       ...opts.env,
     },

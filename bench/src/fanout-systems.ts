@@ -133,7 +133,14 @@ export function ensureDebianPackages(log: (line: string) => void): { pushpin: bo
   if (found.pushpin && found.nchan) return found;
   const missing = [...(found.pushpin ? [] : ['pushpin']), ...(found.nchan ? [] : ['nginx', 'libnginx-mod-nchan'])];
   log(`installing ${missing.join(' ')} with apt-get`);
-  const result = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 180_000 });
+  const aptGet = (...args: string[]) =>
+    spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 180_000 });
+  let result = aptGet('install', '-y', '--no-install-recommends', ...missing);
+  if (result.status !== 0) {
+    // A fresh machine's package lists may be empty or stale: refresh them once and try again.
+    aptGet('update');
+    result = aptGet('install', '-y', '--no-install-recommends', ...missing);
+  }
   if (result.status !== 0) log(`apt-get install failed (${result.status}): ${String(result.stderr ?? '').slice(-300)}`);
   found = has();
   return found;
