@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { RawHttpClient } from './raw-http-client.js';
 import type { Redis } from 'ioredis';
 import { parseRepoUrl, type CodeJobData } from '@tinyb/contracts';
 import { RedisJobEvents } from '@tinyb/events';
@@ -57,8 +57,9 @@ export async function benchEnqueue(opts: EnqueueBenchOptions) {
   const baselineQueue = new CodeJobQueue({ redis: opts.redis, prefix: `${opts.redisPrefix}:baseline` });
   const inProcessQueue = new CodeJobQueue({ redis: opts.redis, prefix: `${opts.redisPrefix}:inproc` });
   const inProcessEvents = new RedisJobEvents({ redis: opts.redis, keyPrefix: `${opts.redisPrefix}:inproc` });
-  const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
   const url = new URL('/api/jobs', opts.baseUrl);
+  // Paced requests may be more than `concurrency` in flight when the API falls behind: room for them too.
+  const http = new RawHttpClient(url.hostname, Number(url.port), Math.max(opts.concurrency, 500));
   const body = JSON.stringify(BODY);
 
   const rows = {
@@ -72,8 +73,8 @@ export async function benchEnqueue(opts: EnqueueBenchOptions) {
         announce: { via: inProcessEvents, event: { type: 'job.queued', repoUrl: data.repo.url, agent: data.agent, draft: data.draft } },
       });
     },
-    api: () => postJob(agent, url, body, {}),
-    apiIdempotent: () => postJob(agent, url, body, { 'idempotency-key': randomUUID() }),
+    api: () => postJob(http, body),
+    apiIdempotent: () => postJob(http, body, `\r\nidempotency-key: ${randomUUID()}`),
   };
   type Row = keyof typeof rows;
   const names = Object.keys(rows) as Row[];
@@ -106,13 +107,13 @@ export async function benchEnqueue(opts: EnqueueBenchOptions) {
       concurrency: opts.concurrency,
       rounds: opts.rounds,
       warmupPerRow: opts.warmup,
-      httpClient: `node:http keep-alive Agent, maxSockets ${opts.concurrency}, in the bench process`,
+      httpClient: `raw-socket keep-alive HTTP/1.1 client (raw-http-client.ts), ${opts.concurrency} connections, in the bench process`,
       ...figures,
       ratiosToBaseline: { inProcess: ratios(figures.inProcess), api: ratios(figures.api), apiIdempotent: ratios(figures.apiIdempotent) },
       paced,
     };
   } finally {
-    agent.destroy();
+    http.close();
     await inProcessEvents.close();
     await Promise.all([baselineQueue.close(), inProcessQueue.close()]);
   }
@@ -188,22 +189,9 @@ async function runLoad(total: number, concurrency: number, task: () => Promise<v
   return { latencies, durationMs, errors };
 }
 
-function postJob(agent: Agent, url: URL, body: string, headers: Record<string, string>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
-      },
-      (res) => {
-        res.resume();
-        res.once('error', reject);
-        res.once('end', () => (res.statusCode === 202 ? resolve() : reject(new Error(`POST /api/jobs answered ${res.statusCode}`))));
-      },
-    );
-    req.once('error', reject);
-    req.end(body);
-  });
+const POST_JOB_HEAD = 'POST /api/jobs HTTP/1.1\r\ncontent-type: application/json';
+
+async function postJob(http: RawHttpClient, body: string, moreHeaders = ''): Promise<void> {
+  const status = await http.request(POST_JOB_HEAD + moreHeaders, body);
+  if (status !== 202) throw new Error(`POST /api/jobs answered ${status}`);
 }
