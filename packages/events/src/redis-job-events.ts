@@ -20,7 +20,7 @@ import type { StagedEventWriter, StagedWrites } from './staged-writes.js';
 import { RedisJobDirectory } from './redis-job-directory.js';
 import { NotificationHub } from './notification-hub.js';
 import type { AnnouncedLogEntry, JobEventLog, JobLogEntry } from './job-event-fanout.js';
-import { appendAndAnnounceCommand, LOOK_AGAIN, parseAnnouncement } from './announcement.js';
+import { LOOK_AGAIN, parseAnnouncement, recordEventCommand, type RecordedEvent } from './announcement.js';
 import { parseStreamId } from './stream-id.js';
 import { Wakeup } from './wakeup.js';
 
@@ -124,15 +124,25 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
     // On a single Redis the indexes go in the event's own MULTI and can never disagree with it. On a cluster
     // they hash to the prefix's slot and the job's keys to the job's, which one MULTI cannot span.
     const clustered = this.redis.isCluster;
-    const tx = this.redis.multi();
-    for (const [name, ...args] of this.eventWrites(event, 'with-entry')) tx.call(name as string, ...args);
-    if (!clustered) addIndexWrites(tx, event, indexContext);
-    const results = await tx.exec();
-    if (results === null) throw new AppError('internal', 'event transaction was aborted', { retryable: true });
-    for (const [err] of results) if (err) throw new AppError('internal', err.message, { retryable: true, cause: err });
-    const id = results[0]?.[1];
+    const record = recordEventCommand(this.recordOf(event));
+    const indexWrites = indexWriteCommands(event, indexContext);
+    let id: unknown;
+    if (clustered || indexWrites.length === 0) {
+      // Most events (every step, every agent message) touch no index: one script, no transaction.
+      id = await this.redis.call(record[0]!, ...record.slice(1)).catch((err: Error) => {
+        throw new AppError('internal', err.message, { retryable: true, cause: err });
+      });
+    } else {
+      const tx = this.redis.multi();
+      tx.call(record[0]!, ...record.slice(1));
+      for (const [name, ...args] of indexWrites) tx.call(name as string, ...args);
+      const results = await tx.exec();
+      if (results === null) throw new AppError('internal', 'event transaction was aborted', { retryable: true });
+      for (const [err] of results) if (err) throw new AppError('internal', err.message, { retryable: true, cause: err });
+      id = results[0]?.[1];
+    }
     if (typeof id !== 'string') throw new AppError('internal', 'XADD returned no stream id', { retryable: true });
-    if (clustered) await this.writeIndexesAfter(event, indexContext);
+    if (clustered && indexWrites.length > 0) await this.writeIndexesAfter(event, indexContext);
     return id;
   }
 
@@ -147,27 +157,36 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
     const event = stampEvent(jobId, input, this.now());
     if (event.type !== 'job.queued') throw new AppError('internal', `stageQueued takes job.queued, not ${event.type}`);
     // The queue's announce script runs these with redis.call, which cannot EVAL: a plain notification then.
-    const commands = [...this.eventWrites(event, 'look-again'), ...indexWriteCommands(event, this.indexContext(undefined))];
+    const commands = [...this.stagedEventWrites(event), ...indexWriteCommands(event, this.indexContext(undefined))];
     return { keys: [...new Set(commands.map((c) => c[1] ?? ''))], commands };
   }
 
-  /**
-   * The event's own writes; the first one's reply is the stream id. `with-entry` appends and announces in one
-   * script whose notification carries the entry (see `announcement.ts`); `look-again` is a plain XADD and a
-   * notification without it, for callers that run the commands where EVAL cannot be called.
-   */
-  private eventWrites(event: JobEvent, notification: 'with-entry' | 'look-again'): string[][] {
+  /** What recording `event` writes (see `recordEventCommand`). */
+  private recordOf(event: JobEvent): RecordedEvent {
     const keys = jobEventKeys(this.prefix, event.jobId);
-    const ttlMs = String(isTerminalEvent(event) ? this.retentionMs : this.activeTtlMs);
-    const data = JSON.stringify(event);
-    const commands =
-      notification === 'with-entry'
-        ? [appendAndAnnounceCommand(keys.events, keys.notify, this.maxLen, data)]
-        : [['xadd', keys.events, 'MAXLEN', '~', String(this.maxLen), '*', 'data', data]];
-    const fields = Object.entries(statusFieldsFor(event)).flat();
-    if (fields.length > 0) commands.push(['hset', keys.status, ...fields]);
-    commands.push(['pexpire', keys.events, ttlMs], ['pexpire', keys.status, ttlMs]);
-    if (notification === 'look-again') commands.push(['publish', keys.notify, LOOK_AGAIN]);
+    const statusFields: string[] = [];
+    for (const [name, value] of Object.entries(statusFieldsFor(event))) statusFields.push(name, value);
+    return {
+      streamKey: keys.events,
+      statusKey: keys.status,
+      channel: keys.notify,
+      maxLen: this.maxLen,
+      json: JSON.stringify(event),
+      ttlMs: isTerminalEvent(event) ? this.retentionMs : this.activeTtlMs,
+      statusFields,
+    };
+  }
+
+  /**
+   * The same record as plain commands, the first one's reply being the stream id, for a script that runs them
+   * with redis.call (which cannot EVAL): its notification says only "look again".
+   */
+  private stagedEventWrites(event: JobEvent): string[][] {
+    const r = this.recordOf(event);
+    const ttlMs = String(r.ttlMs);
+    const commands = [['xadd', r.streamKey, 'MAXLEN', '~', String(r.maxLen), '*', 'data', r.json]];
+    if (r.statusFields.length > 0) commands.push(['hset', r.statusKey, ...r.statusFields]);
+    commands.push(['pexpire', r.streamKey, ttlMs], ['pexpire', r.statusKey, ttlMs], ['publish', r.channel, LOOK_AGAIN]);
     return commands;
   }
 
