@@ -79,7 +79,7 @@ export async function runFanoutShape(system: FanoutSystem, shape: FanoutShape, o
     const end = swarm.stats();
     let idleCpuPct: number | undefined;
     if (opts.measureIdle) {
-      // Past the burst's garbage collection: steady idle, where a window of the heartbeat's length holds one round.
+      // Past the burst's garbage collection (see RUN in bench-fanout-section.ts): the steady state of open streams.
       await sleep(opts.idleSettleMs);
       const cpu0 = treeCpuMs(system.rootPid);
       const t0 = performance.now();

@@ -164,7 +164,7 @@ try {
             apiProcesses: fanout.apiProcesses,
             notes: fanout.notes,
             shapes: 'one job: 30 events at 10/s; many jobs: 10 events per job at 2/s. Latency: publish call -> stamp parsed by a raw-socket client in the bench process.',
-            idleCpu: 'idleCpuPct on the largest one-job row: CPU of the server process tree over 30 s (one heartbeat round), from 5 s after the last delivery, with every stream open and nothing published, % of one core',
+            idleCpu: 'idleCpuPct on the largest one-job row: CPU of the server process tree over 30 s (one heartbeat round), from 60 s after the last delivery (past the garbage collection after the burst), with every stream open and nothing published, % of one core',
           },
         }),
     ...(jobs?.pipeline === undefined ? {} : { pipeline: jobs.pipeline }),
