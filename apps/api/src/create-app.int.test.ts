@@ -189,6 +189,16 @@ describe('API against a real Redis (no worker)', () => {
       expect(received.every((r) => r.event === r.data.type && r.data.jobId === id && /^\d+-\d+$/.test(r.id ?? ''))).toBe(true);
     });
 
+    it('streams a job queued before tenants existed (no owner recorded) to an admin', async () => {
+      const id = 'pre-tenant-job';
+      await publish(id, { type: 'job.queued', repoUrl: REPO, agent: 'claude-code', draft: false }, { type: 'job.cancelled' });
+      const res = await fetch(`${baseUrl}/api/jobs/${id}/events`);
+      expect(res.status).toBe(200);
+      const types: string[] = [];
+      for await (const m of sseMessages(res)) types.push(m.event ?? '');
+      expect(types).toEqual(['job.queued', 'job.cancelled']);
+    });
+
     it('resumes after Last-Event-ID with nothing lost and nothing repeated', async () => {
       const { id } = await client.submit({ repo_url: REPO, prompt: 'x' });
       for (let i = 0; i < 20; i++) await publish(id, { type: 'agent.message', text: `m${i}` });

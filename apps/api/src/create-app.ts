@@ -164,14 +164,22 @@ export function createApp(deps: ApiDeps): Express {
   });
   const notFound = (res: Response, id: string) => sendError(res, 'not_found', `no job with id ${id}`);
   // A job's owner never changes: a connect storm of thousands of streams on one job costs one status read a second.
-  const visibleJobOwner = cachedByKeyFor(1_000, async (id: string) => (await events.getStatus(id))?.tenant ?? null, { keep: (tenant) => tenant !== null });
+  // Null: no such job. A job queued before tenants existed has a null owner (only admins see it).
+  const jobOwner = cachedByKeyFor(
+    1_000,
+    async (id: string) => {
+      const status = await events.getStatus(id);
+      return status === null ? null : { tenant: status.tenant };
+    },
+    { keep: (owner) => owner !== null },
+  );
   // GET /api/jobs/:id/events, served in front of Express (see the end of this function).
   const eventStreams = new EventStreams({
     log: events,
     auth,
     canSee: async (principal, id) => {
-      const owner = await visibleJobOwner(id);
-      return owner !== null && (principal.admin || owner === principal.tenant);
+      const owner = await jobOwner(id);
+      return owner !== null && (principal.admin || owner.tenant === principal.tenant);
     },
     metrics,
     logger,
