@@ -1,12 +1,7 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { TinyBackspaceClient, sseMessages } from '@tinyb/client';
 import { MAX_PROMPT_CHARS, type JobEvent, type NewJobEvent } from '@tinyb/contracts';
-import { silentLogger } from '@tinyb/core';
-import { RedisJobEvents } from '@tinyb/events';
-import { CodeJobQueue, WorkerRegistry } from '@tinyb/queue';
-import { RedisFixture } from '@tinyb/testkit/redis';
-import { createApp, type ApiConfig } from './create-app.js';
+import type { ApiConfig } from './create-app.js';
+import { startTestApi, type TestApi } from './test-api.js';
 
 const config: ApiConfig = {
   name: 'tiny-backspace',
@@ -18,35 +13,21 @@ const config: ApiConfig = {
 const REPO = 'https://github.com/acme/app';
 
 describe('API against a real Redis (no worker)', () => {
-  let fixture: RedisFixture;
-  let queue: CodeJobQueue;
-  let events: RedisJobEvents;
-  let server: Server;
+  let api: TestApi;
+  let queue: TestApi['queue'];
+  let events: TestApi['events'];
   let baseUrl: string;
   let client: TinyBackspaceClient;
 
   const start = async (overrides: Partial<ApiConfig> = {}) => {
-    fixture = new RedisFixture('api');
-    const redis = fixture.connect();
-    queue = new CodeJobQueue({ redis, prefix: fixture.prefix });
-    events = new RedisJobEvents({ redis, keyPrefix: fixture.prefix, subscriber: () => fixture.track(redis.duplicate()) });
+    api = await startTestApi({ label: 'api', config: { ...config, ...overrides } });
     // One live worker offering claude-code, as a worker process would advertise itself.
-    const agents = new WorkerRegistry({ redis, prefix: fixture.prefix });
-    await agents.advertise({ workerId: 'w1', agents: [{ name: 'claude-code' }], sandbox: 'local', startedAt: new Date().toISOString() });
-    const app = createApp({ config: { ...config, ...overrides }, queue, events, agents, logger: silentLogger });
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await api.agents.advertise({ workerId: 'w1', agents: [{ name: 'claude-code' }], sandbox: 'local', startedAt: new Date().toISOString() });
+    ({ queue, events, baseUrl } = api);
     client = new TinyBackspaceClient({ baseUrl, ...(overrides.apiToken ? { apiToken: overrides.apiToken } : {}) });
   };
 
-  afterEach(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    await events.close();
-    await queue.close();
-    await fixture.cleanup();
-  });
+  afterEach(() => api.close());
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${baseUrl}${path}`, {

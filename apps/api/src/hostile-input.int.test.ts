@@ -1,11 +1,7 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { HOSTILE_REPO_URLS } from '@tinyb/contracts/hostile-repo-urls';
-import { silentLogger } from '@tinyb/core';
-import { RedisJobEvents } from '@tinyb/events';
-import { CodeJobQueue, WorkerRegistry } from '@tinyb/queue';
-import { RedisFixture } from '@tinyb/testkit/redis';
-import { createApp, type ApiConfig } from './create-app.js';
+import type { RedisFixture } from '@tinyb/testkit/redis';
+import type { ApiConfig } from './create-app.js';
+import { startTestApi, type TestApi } from './test-api.js';
 
 type Redis = ReturnType<RedisFixture['connect']>;
 
@@ -21,37 +17,11 @@ const config: Omit<ApiConfig, 'githubUrl'> = {
   sseHeartbeatMs: 1_000,
 };
 
-interface RunningApp {
-  baseUrl: string;
-  queue: CodeJobQueue;
-  redis: Redis;
-  prefix: string;
-  close(): Promise<void>;
-}
-
-async function startApp(githubUrl: string): Promise<RunningApp> {
-  const fixture = new RedisFixture('api-hostile');
-  const redis = fixture.connect();
-  const queue = new CodeJobQueue({ redis, prefix: fixture.prefix });
-  const events = new RedisJobEvents({ redis, keyPrefix: fixture.prefix, subscriber: () => fixture.track(redis.duplicate()) });
-  const agents = new WorkerRegistry({ redis, prefix: fixture.prefix });
-  await agents.advertise({ workerId: 'w1', agents: [{ name: 'claude-code' }], sandbox: 'local', startedAt: new Date().toISOString() });
-  const app = createApp({ config: { ...config, githubUrl }, queue, events, agents, logger: silentLogger });
-  const server: Server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    queue,
-    redis,
-    prefix: fixture.prefix,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      await events.close();
-      await queue.close();
-      await fixture.cleanup();
-    },
-  };
+/** The app for one GitHub URL, with one live worker offering claude-code. */
+async function startApp(githubUrl: string): Promise<TestApi> {
+  const api = await startTestApi({ label: 'api-hostile', config: { ...config, githubUrl } });
+  await api.agents.advertise({ workerId: 'w1', agents: [{ name: 'claude-code' }], sandbox: 'local', startedAt: new Date().toISOString() });
+  return api;
 }
 
 /**
@@ -71,7 +41,7 @@ async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
 }
 
 /** The queue's job count over every state, as its Prometheus export reports it (one family per BullMQ queue). */
-async function jobCount(queue: CodeJobQueue): Promise<number> {
+async function jobCount(queue: TestApi['queue']): Promise<number> {
   const counts = [...(await queue.exportMetrics()).matchAll(/^bullmq_job_count\{[^}]*\} (\d+)$/gm)];
   expect(counts.length).toBeGreaterThan(0); // the count is really there, not read as 0 from nothing
   return counts.reduce((sum, m) => sum + Number(m[1]), 0);
@@ -110,7 +80,7 @@ const bases = [...new Set(HOSTILE_REPO_URLS.map((e) => e.githubUrl))];
 
 describe.each(bases)('hostile repo_urls against an API configured for %s', (githubUrl) => {
   const corpus = HOSTILE_REPO_URLS.filter((e) => e.githubUrl === githubUrl);
-  let app: RunningApp;
+  let app: TestApi;
 
   beforeAll(async () => {
     app = await startApp(githubUrl);
@@ -125,7 +95,7 @@ describe.each(bases)('hostile repo_urls against an API configured for %s', (gith
   ];
 
   it.each(routes)('%s answers every entry with a 400 in the error shape and stores nothing', async (_name, path, bodyFor) => {
-    const keysBefore = await keysUnder(app.redis, app.prefix);
+    const keysBefore = await keysUnder(app.redis, app.fixture.prefix);
     expect(keysBefore.length).toBeGreaterThan(0); // the advertised worker, so the snapshot is of the right place
     const failures: string[] = [];
     for (const { url, why } of corpus) {
@@ -139,7 +109,7 @@ describe.each(bases)('hostile repo_urls against an API configured for %s', (gith
     }
     expect(failures).toEqual([]);
     expect(await jobCount(app.queue)).toBe(0);
-    expect(await keysUnder(app.redis, app.prefix)).toEqual(keysBefore);
+    expect(await keysUnder(app.redis, app.fixture.prefix)).toEqual(keysBefore);
   });
 
   it('still accepts the canonical URL on the same app (the refusals above are about the URL, not the app)', async () => {

@@ -1,47 +1,24 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { silentLogger } from '@tinyb/core';
-import { RedisJobEvents } from '@tinyb/events';
-import { CodeJobQueue, WorkerRegistry } from '@tinyb/queue';
-import { RedisFixture } from '@tinyb/testkit/redis';
-import { createApp } from './create-app.js';
+import { startTestApi, type TestApi } from './test-api.js';
 
 const REPO = 'https://github.com/acme/app';
 
 /** Known agents, not offered ones, decide what is accepted: with no worker at all, jobs are queued per agent. */
 describe('API with known agents and no worker running', () => {
-  let fixture: RedisFixture;
-  let queue: CodeJobQueue;
-  let events: RedisJobEvents;
-  let registry: WorkerRegistry;
-  let server: Server;
+  let api: TestApi;
+  let queue: TestApi['queue'];
+  let registry: TestApi['agents'];
   let baseUrl: string;
 
   beforeEach(async () => {
-    fixture = new RedisFixture('known-agents');
-    const redis = fixture.connect();
     const knownAgents = ['claude-code', 'gemini'];
-    queue = new CodeJobQueue({ redis, prefix: fixture.prefix, agents: knownAgents });
-    events = new RedisJobEvents({ redis, keyPrefix: fixture.prefix, subscriber: () => fixture.track(redis.duplicate()) });
-    registry = new WorkerRegistry({ redis, prefix: fixture.prefix });
-    const app = createApp({
+    api = await startTestApi({
+      label: 'known-agents',
       config: { name: 't', version: '0', githubUrl: 'https://github.com', defaultAgent: 'claude-code', knownAgents, sseHeartbeatMs: 1000 },
-      queue,
-      events,
-      agents: registry,
-      logger: silentLogger,
+      queueAgents: knownAgents,
     });
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ queue, agents: registry, baseUrl } = api);
   });
-  afterEach(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    await events.close();
-    await queue.close();
-    await fixture.cleanup();
-  });
+  afterEach(() => api.close());
 
   const post = (path: string, body: unknown) =>
     fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

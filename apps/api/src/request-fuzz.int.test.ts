@@ -1,14 +1,10 @@
-import type { AddressInfo } from 'node:net';
-import { request, type Server } from 'node:http';
+import { request } from 'node:http';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { CodeJobData, ErrorBody } from '@tinyb/contracts';
 import { HOSTILE_REPO_URLS } from '@tinyb/contracts/hostile-repo-urls';
 import { silentLogger, type Logger } from '@tinyb/core';
-import { RedisJobEvents } from '@tinyb/events';
-import { CodeJobQueue, WorkerRegistry } from '@tinyb/queue';
-import { RedisFixture } from '@tinyb/testkit/redis';
-import { createApp } from './create-app.js';
+import { startTestApi, type TestApi } from './test-api.js';
 
 /**
  * Property-based requests against the real app (real Redis, in-process): whatever arrives, the answer is
@@ -25,37 +21,26 @@ interface Answer {
   text: string;
 }
 
-let fixture: RedisFixture;
-let queue: CodeJobQueue;
-let events: RedisJobEvents;
-let server: Server;
+let api: TestApi;
+let queue: TestApi['queue'];
 let port: number;
 /** What the app logged at error level: an unhandled error is a failure even when the client got a 4xx. */
 const loggedErrors: unknown[] = [];
 const prototypeBefore = Object.getOwnPropertyNames(Object.prototype).sort();
 
 beforeAll(async () => {
-  fixture = new RedisFixture('api-fuzz');
-  const redis = fixture.connect();
-  queue = new CodeJobQueue({ redis, prefix: fixture.prefix });
-  events = new RedisJobEvents({ redis, keyPrefix: fixture.prefix, subscriber: () => fixture.track(redis.duplicate()) });
-  const agents = new WorkerRegistry({ redis, prefix: fixture.prefix });
-  await agents.advertise({ workerId: 'w1', agents: [{ name: 'claude-code' }], sandbox: 'local', startedAt: new Date().toISOString() });
   const logger: Logger = { ...silentLogger, error: (fields) => void loggedErrors.push(fields), child: () => logger };
-  const config = { name: 'tiny-backspace', version: '0.0.0-test', githubUrl: 'https://github.com', defaultAgent: 'claude-code', sseHeartbeatMs: 1_000 };
-  const app = createApp({ config, queue, events, agents, logger });
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  port = (server.address() as AddressInfo).port;
+  api = await startTestApi({
+    label: 'api-fuzz',
+    config: { name: 'tiny-backspace', version: '0.0.0-test', githubUrl: 'https://github.com', defaultAgent: 'claude-code', sseHeartbeatMs: 1_000 },
+    logger,
+  });
+  await api.agents.advertise({ workerId: 'w1', agents: [{ name: 'claude-code' }], sandbox: 'local', startedAt: new Date().toISOString() });
+  queue = api.queue;
+  port = Number(new URL(api.baseUrl).port);
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-  await events.close();
-  await queue.close();
-  await fixture.cleanup();
-});
+afterAll(() => api.close());
 
 afterEach(async () => {
   // Still up, nothing logged as unhandled, and nobody wrote onto Object.prototype (the app runs in this process).

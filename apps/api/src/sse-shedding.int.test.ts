@@ -1,11 +1,6 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { TinyBackspaceClient, sseMessages } from '@tinyb/client';
-import { silentLogger } from '@tinyb/core';
-import { RedisJobEvents } from '@tinyb/events';
-import { CodeJobQueue, WorkerRegistry } from '@tinyb/queue';
-import { RedisFixture } from '@tinyb/testkit/redis';
-import { createApp, type ApiConfig } from './create-app.js';
+import type { ApiConfig } from './create-app.js';
+import { startTestApi, type TestApi } from './test-api.js';
 
 const config: ApiConfig = { name: 'tiny-backspace', version: '0.0.0-test', githubUrl: 'https://github.com', defaultAgent: 'claude-code', sseHeartbeatMs: 15_000 };
 const REPO = 'https://github.com/acme/app';
@@ -19,35 +14,21 @@ function blockEventLoop(ms: number): void {
 }
 
 describe('SSE load shedding (real app, real Redis)', () => {
-  let fixture: RedisFixture;
-  let queue: CodeJobQueue;
-  let events: RedisJobEvents;
-  let server: Server;
+  let api: TestApi;
   let baseUrl: string;
   let client: TinyBackspaceClient;
   const open: AbortController[] = [];
 
   const start = async (overrides: Partial<ApiConfig>) => {
-    fixture = new RedisFixture('shed');
-    const redis = fixture.connect();
-    queue = new CodeJobQueue({ redis, prefix: fixture.prefix });
-    events = new RedisJobEvents({ redis, keyPrefix: fixture.prefix, subscriber: () => fixture.track(redis.duplicate()) });
-    const agents = new WorkerRegistry({ redis, prefix: fixture.prefix });
-    const app = createApp({ config: { ...config, ...overrides }, queue, events, agents, logger: silentLogger });
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    api = await startTestApi({ label: 'shed', config: { ...config, ...overrides } });
+    baseUrl = api.baseUrl;
     client = new TinyBackspaceClient({ baseUrl });
   };
 
   afterEach(async () => {
     for (const c of open) c.abort();
     open.length = 0;
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    await events.close();
-    await queue.close();
-    await fixture.cleanup();
+    await api.close();
   });
 
   /** Opens a stream and reads until its first event, so it is known to be attached. */
@@ -88,7 +69,7 @@ describe('SSE load shedding (real app, real Redis)', () => {
     const res = await fetch(`${baseUrl}/api/jobs/${id}/events`);
     expect(res.status).toBe(503);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    await events.publish(id, { type: 'agent.message', text: 'still flowing' });
+    await api.events.publish(id, { type: 'agent.message', text: 'still flowing' });
     const next = await existing.messages!.next();
     expect(next.value?.event).toBe('agent.message');
     expect(next.value?.data).toContain('still flowing');
@@ -110,7 +91,7 @@ describe('SSE load shedding (real app, real Redis)', () => {
     expect(seen).toEqual([]);
     // The slot frees up; the client's retry (after Retry-After) gets in and reads the whole job.
     open.shift()!.abort();
-    await events.publish(id, { type: 'job.cancelled' });
+    await api.events.publish(id, { type: 'job.cancelled' });
     await following;
     expect(seen).toEqual(['job.queued', 'job.cancelled']);
   }, 15_000);

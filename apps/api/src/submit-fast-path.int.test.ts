@@ -1,11 +1,5 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { silentLogger } from '@tinyb/core';
-import { RedisJobEvents } from '@tinyb/events';
-import { CodeJobQueue, WorkerRegistry } from '@tinyb/queue';
-import { RedisFixture } from '@tinyb/testkit/redis';
 import type { Express } from 'express';
-import { createApp } from './create-app.js';
+import { startTestApi, type TestApi } from './test-api.js';
 
 const TOKEN = 'fast-path-admin-key';
 const REPO = 'https://github.com/acme/app';
@@ -16,39 +10,20 @@ const REPO = 'https://github.com/acme/app';
  * Express router serves it), and the two answers must be the same but for the job id and the Date header.
  */
 describe('POST /api/jobs: fast path and Express route answer the same', () => {
-  let fixture: RedisFixture;
-  let queue: CodeJobQueue;
-  let events: RedisJobEvents;
-  let server: Server;
+  let api: TestApi;
   let baseUrl: string;
   let routed: jest.SpyInstance;
 
   beforeEach(async () => {
-    fixture = new RedisFixture('fast-submit');
-    const redis = fixture.connect();
-    queue = new CodeJobQueue({ redis, prefix: fixture.prefix });
-    events = new RedisJobEvents({ redis, keyPrefix: fixture.prefix, subscriber: () => fixture.track(redis.duplicate()) });
-    const agents = new WorkerRegistry({ redis, prefix: fixture.prefix });
-    const app = createApp({
+    api = await startTestApi({
+      label: 'fast-submit',
       config: { name: 'tiny-backspace', version: '0.0.0-test', githubUrl: 'https://github.com', defaultAgent: 'claude-code', sseHeartbeatMs: 50, apiToken: TOKEN },
-      queue,
-      events,
-      agents,
-      logger: silentLogger,
     });
+    baseUrl = api.baseUrl;
     // Which requests reached Express's router: the fast path's must not.
-    routed = jest.spyOn((app as Express & { router: { handle: () => void } }).router, 'handle');
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    routed = jest.spyOn((api.app as Express & { router: { handle: () => void } }).router, 'handle');
   });
-  afterEach(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    await events.close();
-    await queue.close();
-    await fixture.cleanup();
-  });
+  afterEach(() => api.close());
 
   interface Answer {
     status: number;
@@ -79,8 +54,8 @@ describe('POST /api/jobs: fast path and Express route answer the same', () => {
     expect(fast.status).toBe(202);
     const { id } = JSON.parse(fast.body) as { id: string };
     expect(fast.headers['location']).toBe(`/api/jobs/${id}`);
-    expect(await queue.getJob(id)).toMatchObject({ state: 'waiting', data: { prompt: 'Add a README', tenant: 'admin' } });
-    expect(await events.getStatus(id)).toMatchObject({ id, state: 'queued' });
+    expect(await api.queue.getJob(id)).toMatchObject({ state: 'waiting', data: { prompt: 'Add a README', tenant: 'admin' } });
+    expect(await api.events.getStatus(id)).toMatchObject({ id, state: 'queued' });
   });
 
   it('an idempotent replay: 200 with Idempotent-Replayed and the first job', async () => {
@@ -91,7 +66,7 @@ describe('POST /api/jobs: fast path and Express route answer the same', () => {
     expect(fast.headers['idempotent-replayed']).toBe('true');
     expect(JSON.parse(fast.body)).toEqual(JSON.parse(first.body));
     expect(JSON.parse(viaExpress.body)).toEqual(JSON.parse(first.body));
-    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
+    expect(await api.queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
   });
 
   it('invalid JSON, a non-object top level and a bad Idempotency-Key: the same 400s', async () => {
@@ -102,7 +77,7 @@ describe('POST /api/jobs: fast path and Express route answer the same', () => {
     expect((await both(JSON.stringify({ repo_url: REPO }), auth)).fast.status).toBe(400);
     expect((await both(JSON.stringify({ repo_url: 'https://gitlab.com/a/b', prompt: 'x' }), auth)).fast.status).toBe(400);
     expect((await both(job, { ...auth, 'idempotency-key': 'has space' })).fast.status).toBe(400);
-    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 0 });
+    expect(await api.queue.getJobCounts('waiting')).toEqual({ waiting: 0 });
   });
 
   it('no key or a wrong key: the same 401 with its challenge; invalid JSON is still a 400 first, as in Express', async () => {

@@ -1,6 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -8,12 +6,11 @@ import { ExpressAdapter } from '@bull-board/express';
 import { hashApiKey, parseApiKeys } from '@tinyb/auth';
 import { TinyBackspaceClient, sseMessages } from '@tinyb/client';
 import type { JobList } from '@tinyb/contracts';
-import { silentLogger } from '@tinyb/core';
-import { RedisJobEvents } from '@tinyb/events';
-import { CodeJobQueue, RedisSubmitRateLimiter, WorkerRegistry } from '@tinyb/queue';
+import { RedisSubmitRateLimiter, WorkerRegistry } from '@tinyb/queue';
 import { freePort, startApp, waitForHttp, workspaceRoot, type AppProcess } from '@tinyb/testkit/app-process';
 import { RedisFixture, testRedisUrl } from '@tinyb/testkit/redis';
-import { createApp, type ApiConfig } from './create-app.js';
+import type { ApiConfig } from './create-app.js';
+import { startTestApi, type TestApi } from './test-api.js';
 
 const KEYS = { alice: 'alice-key-0123456789abcdef', bob: 'bob-key-0123456789abcdef', admin: 'admin-token-0123456789abcdef' };
 const API_KEYS = `alice:${hashApiKey(KEYS.alice)},bob:${hashApiKey(KEYS.bob)}`;
@@ -31,43 +28,30 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 type ErrorBody = { error: { code: string; message: string } };
 
 describe('API with tenants (API_KEYS) and an admin (API_TOKEN), on a real Redis', () => {
-  let fixture: RedisFixture;
-  let queue: CodeJobQueue;
-  let events: RedisJobEvents;
-  let server: Server;
+  let api: TestApi;
+  let queue: TestApi['queue'];
+  let events: TestApi['events'];
   let baseUrl: string;
 
   const start = async (overrides: Partial<ApiConfig> = {}, submitsPerMinute = 0) => {
-    fixture = new RedisFixture('tenants');
-    const redis = fixture.connect();
-    queue = new CodeJobQueue({ redis, prefix: fixture.prefix });
-    events = new RedisJobEvents({ redis, keyPrefix: fixture.prefix, subscriber: () => fixture.track(redis.duplicate()) });
-    const agents = new WorkerRegistry({ redis, prefix: fixture.prefix });
-    await agents.advertise({ workerId: 'w1', agents: [{ name: 'claude-code' }], sandbox: 'local', startedAt: new Date().toISOString() });
-    const board = new ExpressAdapter();
-    board.setBasePath('/admin/queues');
-    createBullBoard({ queues: queue.queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
-    const app = createApp({
+    api = await startTestApi({
+      label: 'tenants',
       config: { ...config, ...overrides },
-      queue,
-      events,
-      agents,
-      logger: silentLogger,
-      adminRouter: board.getRouter(),
-      ...(submitsPerMinute > 0 ? { rateLimiter: new RedisSubmitRateLimiter({ redis, prefix: fixture.prefix, submitsPerMinute }) } : {}),
+      deps: ({ redis, fixture, queue }) => {
+        const board = new ExpressAdapter();
+        board.setBasePath('/admin/queues');
+        createBullBoard({ queues: queue.queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
+        return {
+          adminRouter: board.getRouter(),
+          ...(submitsPerMinute > 0 ? { rateLimiter: new RedisSubmitRateLimiter({ redis, prefix: fixture.prefix, submitsPerMinute }) } : {}),
+        };
+      },
     });
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await api.agents.advertise({ workerId: 'w1', agents: [{ name: 'claude-code' }], sandbox: 'local', startedAt: new Date().toISOString() });
+    ({ queue, events, baseUrl } = api);
   };
 
-  afterEach(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    await events.close();
-    await queue.close();
-    await fixture.cleanup();
-  });
+  afterEach(() => api.close());
 
   const as = (key: string) => new TinyBackspaceClient({ baseUrl, apiKey: key });
   const call = (path: string, init: RequestInit & { key?: string } = {}) => {
