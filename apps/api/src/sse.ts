@@ -2,6 +2,15 @@ import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import type { FanoutSink } from '@tinyb/events';
 
+/** Every event stream's headers but Connection (the legacy stream is chunked and kept alive, the fan-out's closes). */
+const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+};
+/** The stream's first bytes: how long a browser's EventSource waits before it reconnects. */
+const retryFrame = (retryMs = 3000) => `retry: ${retryMs}\n\n`;
+
 export interface SseStream {
   /** Writes one frame; waits while the client is slow to read, so a stalled client never piles up memory. */
   send(frame: { id?: string; event?: string; data: unknown }): Promise<void>;
@@ -16,15 +25,10 @@ export interface SseStream {
  */
 export function openSse(req: Request, res: Response, opts: { heartbeatMs: number; retryMs?: number }): SseStream {
   const controller = new AbortController();
-  res.status(200).set({
-    'Content-Type': 'text/event-stream; charset=utf-8',
-    'Cache-Control': 'no-cache, no-transform',
-    Connection: 'keep-alive',
-    'X-Accel-Buffering': 'no',
-  });
+  res.status(200).set({ ...SSE_HEADERS, Connection: 'keep-alive' });
   res.flushHeaders();
   req.socket.setNoDelay(true);
-  res.write(`retry: ${opts.retryMs ?? 3000}\n\n`);
+  res.write(retryFrame(opts.retryMs));
 
   const heartbeat = setInterval(() => res.write(': ping\n\n'), opts.heartbeatMs);
   const close = () => {
@@ -78,14 +82,8 @@ export interface SseSinkOptions {
 export function openSseSink(res: ServerResponse, opts: SseSinkOptions): FanoutSink {
   res.useChunkedEncodingByDefault = false;
   // Neither Content-Length nor chunked: the body ends when the connection does, which an event stream's always does.
-  res.writeHead(200, {
-    'Content-Type': 'text/event-stream; charset=utf-8',
-    'Cache-Control': 'no-cache, no-transform',
-    Connection: 'close',
-    'X-Accel-Buffering': 'no',
-    ...opts.headers,
-  });
-  res.write(`retry: ${opts.retryMs ?? 3000}\n\n`);
+  res.writeHead(200, { ...SSE_HEADERS, Connection: 'close', ...opts.headers });
+  res.write(retryFrame(opts.retryMs));
   const socket = res.socket!;
   socket.setNoDelay(true);
   return {
