@@ -98,8 +98,10 @@ function packageOf(url: string, functionName: string): string {
 }
 
 if (process.argv[1] !== undefined && import.meta.url.endsWith(path.basename(process.argv[1]))) {
-  const [file, top] = process.argv.slice(2);
-  if (file === undefined) throw new Error('usage: profile-summary <file.cpuprofile> [top]');
+  const [file, top = '15', ...rest] = process.argv.slice(2);
+  // A shell glob over an API run's profiles (the main thread's and tsx's loader thread's) would pass a second
+  // file as `top` and print empty tables: refuse it instead.
+  if (file === undefined || rest.length > 0 || !/^\d+$/.test(top)) throw new Error('usage: profile-summary <file.cpuprofile> [top]');
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
-  process.stdout.write(summarizeProfile(profile, Number(top ?? 15)));
+  process.stdout.write(summarizeProfile(profile, Number(top)));
 }
