@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { startBareHttpServer } from './bare-http-server.js';
 import { RawHttpClient } from './raw-http-client.js';
 import type { Redis } from 'ioredis';
 import { parseRepoUrl, type CodeJobData } from '@tinyb/contracts';
@@ -39,11 +40,12 @@ export const BENCH_REPO_URL = 'https://github.com/bench/repo';
 const BODY = { repo_url: BENCH_REPO_URL, prompt: 'Add a short paragraph about benchmarks to the README.' };
 
 /**
- * Enqueue cost, four rows at the same concurrency, each on its own key prefix (latency is per call, jobs/s is
+ * Enqueue cost, five rows at the same concurrency, each on its own key prefix (latency is per call, jobs/s is
  * calls completed over the time spent in that row):
  * - `baseline`: BullMQ `queue.add` of the job data the API would build (same queue options, via CodeJobQueue's Queue);
  * - `inProcess`: what the route does, without HTTP: `CodeJobQueue.enqueue` with `job.queued` in the same MULTI;
- * - `api`: `POST /api/jobs` to the API process; `apiIdempotent`: the same with a fresh `Idempotency-Key` each.
+ * - `api`: `POST /api/jobs` to the API process; `apiIdempotent`: the same with a fresh `Idempotency-Key` each;
+ * - `bareHttp`: the same requests to node:http alone (bare-http-server.ts): what HTTP costs here before any work.
  */
 export async function benchEnqueue(opts: EnqueueBenchOptions) {
   const jobData = (): CodeJobData => ({
@@ -61,6 +63,8 @@ export async function benchEnqueue(opts: EnqueueBenchOptions) {
   // Paced requests may be more than `concurrency` in flight when the API falls behind: room for them too.
   const http = new RawHttpClient(url.hostname, Number(url.port), Math.max(opts.concurrency, 500));
   const body = JSON.stringify(BODY);
+  const bare = await startBareHttpServer();
+  const bareHttp = new RawHttpClient('127.0.0.1', bare.port, opts.concurrency);
 
   const rows = {
     baseline: async () => {
@@ -75,6 +79,7 @@ export async function benchEnqueue(opts: EnqueueBenchOptions) {
     },
     api: () => postJob(http, body),
     apiIdempotent: () => postJob(http, body, `\r\nidempotency-key: ${randomUUID()}`),
+    bareHttp: () => postJob(bareHttp, body),
   };
   type Row = keyof typeof rows;
   const names = Object.keys(rows) as Row[];
@@ -109,11 +114,18 @@ export async function benchEnqueue(opts: EnqueueBenchOptions) {
       warmupPerRow: opts.warmup,
       httpClient: `raw-socket keep-alive HTTP/1.1 client (raw-http-client.ts), ${opts.concurrency} connections, in the bench process`,
       ...figures,
-      ratiosToBaseline: { inProcess: ratios(figures.inProcess), api: ratios(figures.api), apiIdempotent: ratios(figures.apiIdempotent) },
+      ratiosToBaseline: {
+        inProcess: ratios(figures.inProcess),
+        api: ratios(figures.api),
+        apiIdempotent: ratios(figures.apiIdempotent),
+        bareHttp: ratios(figures.bareHttp),
+      },
       paced,
     };
   } finally {
     http.close();
+    bareHttp.close();
+    bare.stop();
     await inProcessEvents.close();
     await Promise.all([baselineQueue.close(), inProcessQueue.close()]);
   }

@@ -32,7 +32,7 @@ const sections = selectedSections(process.argv.slice(2));
  */
 const config = {
   redisUrl: process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL,
-  enqueue: { requests: 2000, concurrency: 50, rounds: 4, warmup: 300, pacedPerSec: 1000, pacedSeconds: 5 },
+  enqueue: { requests: 20000, concurrency: 50, rounds: 4, warmup: 3000, pacedPerSec: 1000, pacedSeconds: 5 },
   events: [
     // One busy job watched by 100 browsers: 100 events/s published, 10k deliveries/s.
     { jobs: 1, clientsPerJob: 100, events: 200, intervalMs: 10 },
@@ -59,8 +59,8 @@ const config = {
   resultsDir: fileURLToPath(new URL('../results/', import.meta.url)),
   /** Past this the run is abandoned (cleaned up, exit code 2). */
   hardLimitMs:
-    (sections.has('enqueue') || sections.has('events') ? 110_000 : 0) +
-    (sections.has('fanout') ? 600_000 : 0) +
+    (sections.has('enqueue') || sections.has('events') ? 150_000 : 0) +
+    (sections.has('fanout') ? 900_000 : 0) +
     (sections.has('pipeline') || sections.has('takeover') ? 600_000 : 0),
 };
 
@@ -163,8 +163,9 @@ try {
           fanoutMeta: {
             apiProcesses: fanout.apiProcesses,
             notes: fanout.notes,
-            shapes: 'one job: 30 events at 10/s; many jobs: 10 events per job at 2/s. Latency: publish call -> stamp parsed by a raw-socket client in the bench process.',
-            idleCpu: 'idleCpuPct on the largest one-job row: CPU of the server process tree over 30 s (one heartbeat round), from 60 s after the last delivery (past the garbage collection after the burst), with every stream open and nothing published, % of one core',
+            shapes: 'one job: 30 events at 10/s; many jobs: 10 events per job at 2/s; each after one unmeasured warm-up round. Latency: publish call -> stamp parsed by a raw-socket client in the bench process.',
+            controlRoutes: 'each probe every 250 ms from a worker thread while the events go out, on a fresh connection: health (GET /health) on every system; ours also GET /ready, GET /api/jobs/:id and POST /api/jobs',
+            idleCpu: 'idleCpuPct on the largest one-job row: CPU of the server process tree over 120 s (four heartbeat rounds), from 60 s after the last delivery, with every stream open and nothing published, % of one core; idleCpuSlicesPct: the same in 15 s slices',
           },
         }),
     ...(jobs?.pipeline === undefined ? {} : { pipeline: jobs.pipeline }),

@@ -34,13 +34,23 @@ export function resultsMarkdown(report: Record<string, unknown>, chartFile?: str
 
   const enqueue = record(report['enqueue']);
   if (Object.keys(enqueue).length > 0) {
-    out.push('## Enqueue', '', '| row | jobs/s | p50 ms | p99 ms | jobs/s vs raw `queue.add` |', '|---|---:|---:|---:|---:|');
+    out.push(
+      '## Enqueue',
+      '',
+      'CPU per job: of the process that does the work (the bench process for `baseline` and `inProcess`, the API for the `api` rows).',
+      '',
+      '| row | jobs/s | p50 ms | p99 ms | jobs/s vs raw `queue.add` | CPU µs per job |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
     const ratios = record(enqueue['ratiosToBaseline']);
-    for (const row of ['baseline', 'inProcess', 'api', 'apiIdempotent']) {
+    for (const row of ['baseline', 'inProcess', 'api', 'apiIdempotent', 'bareHttp']) {
       const f = record(enqueue[row]);
       if (Object.keys(f).length === 0) continue;
       const r = row === 'baseline' ? 1 : record(ratios[row])['jobsPerSec'];
-      out.push(`| ${row} | ${num(f['jobsPerSec'])} | ${num(f['p50Ms'])} | ${num(f['p99Ms'])} | ${num(r)} |`);
+      const worker = row === 'baseline' || row === 'inProcess' ? 'benchPct' : row.startsWith('api') ? 'apiPct' : undefined;
+      const pct = worker === undefined ? undefined : record(f['cpu'])[worker];
+      const cpuPerJob = typeof pct === 'number' && Number(f['jobsPerSec']) > 0 ? Math.round((pct / 100) * 1e6 / Number(f['jobsPerSec'])) : undefined;
+      out.push(`| ${row} | ${num(f['jobsPerSec'])} | ${num(f['p50Ms'])} | ${num(f['p99Ms'])} | ${num(r)} | ${num(cpuPerJob)} |`);
     }
     const paced = record(enqueue['paced']);
     if (Object.keys(paced).length > 0) {
@@ -62,10 +72,22 @@ export function resultsMarkdown(report: Record<string, unknown>, chartFile?: str
 
   const fanout = fanoutRows(report['fanout']).map((r): Record<string, unknown> & { latencyMs: Record<string, unknown> } => ({ ...record(r), latencyMs: record(r.latencyMs) }));
   if (fanout.length > 0) {
-    out.push('## SSE fan-out', '', '| system | jobs × clients | p50 ms | p99 ms | max ms | deliveries/s | lost | RSS KB/conn | held |', '|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    out.push(
+      '## SSE fan-out',
+      '',
+      'Control routes: p99 of each probe during publishing (health on every system; ready, a job\'s status and a submit on ours). Idle: CPU of the server with every stream of the largest row open, nothing published, % of one core.',
+      '',
+      '| system | jobs × clients | p50 ms | p99 ms | max ms | deliveries/s | lost | RSS KB/conn | held | health p99 ms | ready / status / submit p99 ms | idle CPU % |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
     for (const r of fanout) {
       const clientsPerJob = r['jobs'] === 1 ? r['clients'] : Number(r['clients']) / Math.max(1, Number(r['jobs']));
-      out.push(`| ${r['system']} | ${r['jobs']} × ${num(clientsPerJob)} | ${num(r.latencyMs['p50'])} | ${num(r.latencyMs['p99'])} | ${num(r.latencyMs['max'])} | ${num(r['deliveriesPerSec'])} | ${num(r['lost'])} | ${num(r['rssKbPerConnection'])} | ${num(r['held'])} |`);
+      const routes = record(r['controlRoutes']);
+      const others = ['ready', 'status', 'submit'].map((name) => record(routes[name])['p99Ms']);
+      const othersCell = others.every((v) => v === undefined) ? '–' : others.map(num).join(' / ');
+      out.push(
+        `| ${r['system']} | ${r['jobs']} × ${num(clientsPerJob)} | ${num(r.latencyMs['p50'])} | ${num(r.latencyMs['p99'])} | ${num(r.latencyMs['max'])} | ${num(r['deliveriesPerSec'])} | ${num(r['lost'])} | ${num(r['rssKbPerConnection'])} | ${num(r['held'])} | ${num(r['healthP99Ms'])} | ${othersCell} | ${r['idleCpuPct'] === undefined ? '' : num(r['idleCpuPct'])} |`,
+      );
     }
     if (chartFile !== undefined) out.push('', `![latency against clients](${chartFile})`);
     out.push('');
