@@ -11,6 +11,7 @@ import { TinyBackspaceClient } from '@tinyb/client';
 import { RedisJobEvents } from '@tinyb/events';
 import type { ApiProcess } from './api-process.js';
 import { processTree } from './proc-tree.js';
+import type { ControlProbe } from './control-prober.js';
 import { BENCH_REPO_URL } from './bench-enqueue.js';
 
 export type FanoutSystemName = 'tiny-backspace' | 'pushpin' | 'nchan';
@@ -20,7 +21,11 @@ export interface FanoutSystem {
   readonly name: FanoutSystemName;
   readonly host: string;
   readonly port: number;
-  readonly healthUrl: string;
+  /**
+   * What is probed while events go out: every system's `/health` (a liveness probe), and for ours the other
+   * control routes issue 11 names (`/ready`, a job's status, a submit), which must stay as fast.
+   */
+  controlProbes(channels: readonly string[]): ControlProbe[];
   /** The server's root process: its whole process tree is measured. */
   readonly rootPid: number;
   /** `count` fresh channels (for us: jobs). */
@@ -106,7 +111,12 @@ export function tinyBackspaceSystem(api: ApiProcess, redis: Redis, redisPrefix: 
     name: 'tiny-backspace',
     host: url.hostname,
     port: Number(url.port),
-    healthUrl: `${api.baseUrl}/health`,
+    controlProbes: (channels) => [
+      { name: 'health', url: `${api.baseUrl}/health` },
+      { name: 'ready', url: `${api.baseUrl}/ready` },
+      { name: 'status', url: `${api.baseUrl}/api/jobs/${channels[0]}` },
+      { name: 'submit', url: `${api.baseUrl}/api/jobs`, method: 'POST', body: JSON.stringify({ repo_url: BENCH_REPO_URL, prompt: 'bench: a submit while the fan-out runs' }) },
+    ],
     rootPid: api.pid,
     async channels(count) {
       const ids: string[] = [];
@@ -260,7 +270,7 @@ export async function startPushpin(): Promise<FanoutSystem> {
     name: 'pushpin',
     host: '127.0.0.1',
     port,
-    healthUrl: `http://127.0.0.1:${port}/health`,
+    controlProbes: () => [{ name: 'health', url: `http://127.0.0.1:${port}/health` }],
     rootPid: child.pid ?? 0,
     channels: async (count) => Array.from({ length: count }, () => `c${next++}`),
     streamPath: (channel) => `/stream/${channel}`,
@@ -314,7 +324,7 @@ http {
     name: 'nchan',
     host: '127.0.0.1',
     port,
-    healthUrl: `http://127.0.0.1:${port}/health`,
+    controlProbes: () => [{ name: 'health', url: `http://127.0.0.1:${port}/health` }],
     rootPid: child.pid ?? 0,
     channels: async (count) => Array.from({ length: count }, () => `c${next++}`),
     streamPath: (channel) => `/sub/${channel}`,
