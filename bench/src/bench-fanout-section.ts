@@ -13,6 +13,8 @@ export interface FanoutSectionOptions {
   manyJobs: number;
   /** API_PROCESSES of the API under test; 0 runs src/main.ts directly (one process, no supervisor). */
   apiProcesses: number;
+  /** Which systems run, by name (`tiny-backspace`, `pushpin`, `nchan`). */
+  systems: readonly string[];
   log: (line: string) => void;
 }
 
@@ -41,11 +43,12 @@ const RUN = { settleMs: 1_500, drainTimeoutMs: 10_000, idleSettleMs: 60_000, idl
  * installed or started is skipped with a note; a shape that fails on one system is noted and the run goes on.
  */
 export async function benchFanout(opts: FanoutSectionOptions): Promise<FanoutSection> {
+  const wanted = (name: string) => opts.systems.includes(name);
   const notes: string[] = [];
   const rows: FanoutRow[] = [];
-  const installed = ensureDebianPackages(opts.log);
-  if (!installed.pushpin) notes.push('pushpin skipped: the Debian package pushpin is not installed and apt-get could not install it');
-  if (!installed.nchan) notes.push('nchan skipped: nginx and libnginx-mod-nchan are not installed and apt-get could not install them');
+  const installed = wanted('pushpin') || wanted('nchan') ? ensureDebianPackages(opts.log) : { pushpin: false, nchan: false };
+  if (wanted('pushpin') && !installed.pushpin) notes.push('pushpin skipped: the Debian package pushpin is not installed and apt-get could not install it');
+  if (wanted('nchan') && !installed.nchan) notes.push('nchan skipped: nginx and libnginx-mod-nchan are not installed and apt-get could not install them');
 
   const shapes: FanoutShape[] = [
     ...opts.clientCounts.map((c) => ({ ...SINGLE_JOB, clientsPerJob: c })),
@@ -65,7 +68,7 @@ export async function benchFanout(opts: FanoutSectionOptions): Promise<FanoutSec
     ...(installed.pushpin ? [{ name: 'pushpin', start: startPushpin }] : []),
     ...(installed.nchan ? [{ name: 'nchan', start: startNchan }] : []),
   ];
-  for (const starter of starters) {
+  for (const starter of starters.filter((s) => wanted(s.name))) {
     let system: FanoutSystem;
     try {
       system = await starter.start();

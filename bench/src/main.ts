@@ -25,6 +25,17 @@ function selectedSections(argv: readonly string[]): ReadonlySet<Section> {
 }
 const sections = selectedSections(process.argv.slice(2));
 
+const FANOUT_SYSTEMS = ['tiny-backspace', 'pushpin', 'nchan'] as const;
+/** BENCH_FANOUT_SYSTEMS, checked before anything runs: default all three. */
+function fanoutSystems(value: string | undefined): string[] {
+  if (value === undefined) return [...FANOUT_SYSTEMS];
+  const names = value.split(',').filter(Boolean);
+  if (names.length === 0 || names.some((n) => !(FANOUT_SYSTEMS as readonly string[]).includes(n))) {
+    throw new Error(`BENCH_FANOUT_SYSTEMS takes a list of ${FANOUT_SYSTEMS.join(', ')}`);
+  }
+  return names;
+}
+
 /**
  * `pnpm bench`: measures the API against raw BullMQ / Redis Streams baselines in one run, on one Redis,
  * and prints one JSON document to stdout (progress to stderr). A benchmark, not a test: it fails only
@@ -46,6 +57,8 @@ const config = {
     manyJobs: 1000,
     // API_PROCESSES of the API under test; default the number of cores, as in production.
     apiProcesses: Number(process.env['BENCH_API_PROCESSES'] ?? defaultApiProcesses()),
+    // BENCH_FANOUT_SYSTEMS=tiny-backspace runs ours alone (say, with BENCH_API_PROCESSES=1: one process, 10k streams).
+    systems: fanoutSystems(process.env['BENCH_FANOUT_SYSTEMS']),
   },
   // A generated repository of realistic size through the whole pipeline, then SIGKILLed workers (real API, workers,
   // claude CLI, fake GitHub and model). BENCH_REPO_FILES / BENCH_FILE_BYTES / BENCH_JOB_TRIALS shrink it.
