@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { silentLogger, type Logger } from '@tinyb/core';
 import type { Cluster, Redis } from 'ioredis';
 
@@ -12,17 +13,45 @@ interface Channel {
   ready: Promise<void>;
 }
 
+export interface NotificationCheck {
+  /** How often the notification path is checked while any channel is watched. */
+  intervalMs: number;
+  /** How long a check's message may take to come back before the path counts as broken. Default: min(5 s, intervalMs). */
+  timeoutMs?: number;
+  /** Publishes on a connection other than the subscriber's (the check's message must travel the path under test). */
+  publish(channel: string, message: string): Promise<unknown>;
+  /** The check channel's name (unique per hub; the hub adds a random suffix). */
+  channelPrefix: string;
+}
+
 /**
  * Fans one pub/sub connection out to many followers: a channel is subscribed once, however many followers
  * watch it, and unsubscribed when the last one leaves. So a thousand SSE clients cost one Redis connection,
  * not a thousand blocking XREADs. The connection is opened on first use: processes that only publish
  * (workers) never open it.
+ *
+ * Nothing is re-read while notifications flow. Two things say they may not have: a reconnect (handled by
+ * `onReady`), and a check that fails. While any channel is watched, the hub publishes a message on its own
+ * check channel every `intervalMs` from another connection and expects it back through the subscriber: a
+ * subscriber whose connection went silent without closing (a half-open TCP path, a partition between Redis
+ * Cluster nodes) misses it, and then every follower is told to look again (one read per watched job) and the
+ * connection is rebuilt. Redis itself never drops a message to a live subscriber without closing its
+ * connection (an output buffer over its limit is a disconnect), and every event is appended and announced by
+ * one script, so these are the only ways an announcement can be missed.
  */
 export class NotificationHub {
   private connection: Connection | undefined;
   private readonly channels = new Map<string, Channel>();
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly checkChannel: string | undefined;
+  private checkTimer: NodeJS.Timeout | undefined;
+  /** The message the check in progress waits for, and what to call when it comes back. */
+  private pendingCheck: { message: string; arrived: () => void } | undefined;
+  private checks = 0;
   private readonly onMessage = (channel: string, message: string): void => {
+    if (channel === this.checkChannel) {
+      if (message === this.pendingCheck?.message) this.pendingCheck.arrived();
+      return;
+    }
     for (const listener of this.channels.get(channel)?.listeners ?? []) listener(message);
   };
 
@@ -49,15 +78,14 @@ export class NotificationHub {
     });
   };
 
-  /**
-   * @param sweepIntervalMs how often every listener is told to look again while all is well: the one safety
-   * net for a notification lost without a reconnect (there is no per-follower polling). Undefined: never.
-   */
+  /** @param check the notification path's check (see the class); undefined: only reconnects cause a re-read. */
   constructor(
     private readonly connect: () => Connection,
     private readonly logger: Logger = silentLogger,
-    private readonly sweepIntervalMs?: number,
-  ) {}
+    private readonly check?: NotificationCheck,
+  ) {
+    this.checkChannel = check === undefined ? undefined : `${check.channelPrefix}:${randomUUID()}`;
+  }
 
   private notifyAll(): void {
     for (const channel of this.channels.values()) for (const listener of channel.listeners) listener();
@@ -109,8 +137,9 @@ export class NotificationHub {
     connection?.off('ready', this.onReady);
     this.connection = undefined;
     this.channels.clear();
-    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
+    if (this.checkTimer !== undefined) clearInterval(this.checkTimer);
+    this.checkTimer = undefined;
+    this.pendingCheck = undefined;
     return connection;
   }
 
@@ -121,12 +150,52 @@ export class NotificationHub {
       // ioredis reconnects and resubscribes by itself; a listener keeps each failed attempt from being "unhandled".
       this.connection.on('error', this.onError);
       this.connection.on('ready', this.onReady);
-      if (this.sweepIntervalMs !== undefined) {
-        // One timer per process, not per follower: 10,000 idle streams on one job cost one read per sweep.
-        this.sweepTimer = setInterval(() => this.notifyAll(), this.sweepIntervalMs);
-        this.sweepTimer.unref();
+      if (this.check !== undefined && this.checkChannel !== undefined) {
+        const connection = this.connection;
+        // Subscribed for the hub's life; ioredis resubscribes it after a reconnect like the others.
+        connection.subscribe(this.checkChannel).catch(() => undefined);
+        // One timer per process, not per follower or job.
+        this.checkTimer = setInterval(() => void this.checkPath(connection), this.check.intervalMs);
+        this.checkTimer.unref();
       }
     }
     return this.connection;
+  }
+
+  /**
+   * One round trip through the notification path; when it does not come back in time, followers look again and
+   * the subscriber connection is rebuilt. Skipped while nothing is watched or a check is still out, and when the
+   * check cannot even be published (Redis is away: its return is a reconnect, which re-reads by itself).
+   */
+  private async checkPath(connection: Connection): Promise<void> {
+    const check = this.check;
+    if (check === undefined || this.checkChannel === undefined || this.channels.size === 0 || this.pendingCheck !== undefined) return;
+    const message = String(++this.checks);
+    let arrived = false;
+    const back = new Promise<void>((resolve) => {
+      this.pendingCheck = {
+        message,
+        arrived: () => {
+          arrived = true;
+          resolve();
+        },
+      };
+    });
+    const timeoutMs = check.timeoutMs ?? Math.min(5_000, check.intervalMs);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await check.publish(this.checkChannel, message);
+      await Promise.race([back, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    } catch {
+      return;
+    } finally {
+      clearTimeout(timer);
+      this.pendingCheck = undefined;
+    }
+    if (arrived || this.connection !== connection) return;
+    this.logger.warn({ timeoutMs, channels: this.channels.size }, 'event notifications stopped arriving; re-reading every watched job and reconnecting');
+    this.notifyAll();
+    // A fresh connection: ioredis resubscribes every channel, and its 'ready' re-reads once more (see onReady).
+    connection.disconnect(true);
   }
 }

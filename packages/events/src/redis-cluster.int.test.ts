@@ -30,7 +30,7 @@ describe('job events on a Redis Cluster', () => {
   beforeAll(async () => {
     cluster = await startRedisCluster();
     redis = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
-    events = new RedisJobEvents({ redis, keyPrefix: prefix, pollIntervalMs: 60_000 });
+    events = new RedisJobEvents({ redis, keyPrefix: prefix, notificationCheckMs: 60_000 });
     directory = new RedisJobDirectory({ redis, keyPrefix: prefix });
   }, 60_000);
   afterAll(async () => {

@@ -36,7 +36,7 @@ describe('RedisJobEvents across a Redis outage', () => {
     await workerRedis.ping();
     await waitFor(() => apiRedis.status === 'ready', 5_000);
     // A slow safety poll, so only the reconnect wake-up can make recovery quick.
-    api = new RedisJobEvents({ redis: apiRedis, keyPrefix: 'outage', pollIntervalMs: 30_000 });
+    api = new RedisJobEvents({ redis: apiRedis, keyPrefix: 'outage', notificationCheckMs: 30_000 });
     worker = new RedisJobEvents({ redis: workerRedis, keyPrefix: 'outage' });
   });
   afterEach(async () => {

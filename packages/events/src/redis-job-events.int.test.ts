@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { StoredJobEvent } from '@tinyb/core';
 import { jobEventsContract } from '@tinyb/testkit/job-events-contract';
-import { RedisFixture } from '@tinyb/testkit/redis';
+import { connectRedis, RedisFixture, testRedisUrl } from '@tinyb/testkit/redis';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { jobEventKeys } from './job-event-keys.js';
 import { RedisJobDirectory } from './redis-job-directory.js';
 import { RedisJobEvents, type RedisJobEventsDeps } from './redis-job-events.js';
@@ -86,8 +87,8 @@ describe('RedisJobEvents on Redis', () => {
     expect(length).toBeLessThan(250);
   });
 
-  it('delivers live events through the notification, long before the safety re-read', async () => {
-    subject = make({ pollIntervalMs: 60_000 });
+  it('delivers live events through the notification, long before the next notification check', async () => {
+    subject = make({ notificationCheckMs: 60_000 });
     const jobId = randomUUID();
     const seen: StoredJobEvent[] = [];
     const done = follow(jobId, seen);
@@ -101,18 +102,84 @@ describe('RedisJobEvents on Redis', () => {
     expect(seen.map((e) => e.event.type)).toEqual(['agent.message', 'job.cancelled']);
   });
 
-  it('finds an event whose notification was lost on the next safety re-read', async () => {
-    subject = make({ pollIntervalMs: 100 });
-    const redis = fixture.connect();
-    const jobId = randomUUID();
+  /** A job whose follower is live (its notify channel has a subscriber), and what the follower saw. */
+  const followLive = async (jobId: string): Promise<{ seen: StoredJobEvent[]; done: Promise<void> }> => {
     const seen: StoredJobEvent[] = [];
     const done = follow(jobId, seen);
-    await sleep(50);
-    // Appended behind the publisher's back: no PUBLISH, as if the notification had been dropped.
-    const event = { type: 'job.succeeded', jobId, at: new Date().toISOString(), result: { outcome: 'no_changes', filesChanged: [], summary: '' } };
-    await redis.xadd(jobEventKeys(fixture.prefix, jobId).events, '*', 'data', JSON.stringify(event));
-    await done;
-    expect(seen.map((e) => e.event.type)).toEqual(['job.succeeded']);
+    await waitFor(async () => (await fixture.connect().pubsub('NUMSUB', jobEventKeys(fixture.prefix, jobId).notify))[1] === 1);
+    return { seen, done };
+  };
+  const succeeded = (jobId: string) =>
+    ({ type: 'job.succeeded', result: { outcome: 'no_changes', filesChanged: [], summary: '' } }) as const satisfies Parameters<RedisJobEvents['publish']>[1];
+
+  it('notices a subscriber that went silent without closing, reads what it missed and reconnects', async () => {
+    // The subscriber reaches Redis through a proxy that can stop passing Redis's bytes on (a half-open path:
+    // nothing closes, nothing arrives); everything else talks to Redis directly.
+    const proxy = await FreezableProxy.start(new URL(testRedisUrl()));
+    try {
+      subject = make({ subscriber: () => fixture.track(connectRedis({ url: proxy.url })), notificationCheckMs: 200 });
+      const jobId = randomUUID();
+      const { seen, done } = await followLive(jobId);
+      proxy.freeze();
+      await subject.publish(jobId, succeeded(jobId));
+      await done;
+      expect(seen.map((e) => e.event.type)).toEqual(['job.succeeded']);
+      // The hub dropped the silent connection and subscribes again on a new one.
+      await waitFor(() => proxy.connections > 1);
+      const second = randomUUID();
+      const after = await followLive(second);
+      const startedAt = Date.now();
+      await subject.publish(second, succeeded(second));
+      await after.done;
+      expect(Date.now() - startedAt).toBeLessThan(150);
+    } finally {
+      // The subscriber first: closed the other way round, it would keep reconnecting to a proxy that is gone.
+      await subject.close();
+      proxy.close();
+    }
+  });
+
+  it('without the check, the same silence loses the announcement (what the check is for)', async () => {
+    const proxy = await FreezableProxy.start(new URL(testRedisUrl()));
+    try {
+      subject = make({ subscriber: () => fixture.track(connectRedis({ url: proxy.url })), notificationCheckMs: 60_000 });
+      const jobId = randomUUID();
+      const { seen } = await followLive(jobId);
+      proxy.freeze();
+      await subject.publish(jobId, succeeded(jobId));
+      await sleep(1_500);
+      expect(seen).toEqual([]);
+    } finally {
+      // The subscriber first: closed the other way round, it would keep reconnecting to a proxy that is gone.
+      await subject.close();
+      proxy.close();
+    }
+  });
+
+  it('reads nothing while notifications flow: the check is one message a round, not a read per job', async () => {
+    subject = make({ notificationCheckMs: 50 });
+    const monitor = await fixture.connect().monitor();
+    const reads: string[] = [];
+    const checks: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'xrange' && args[1]?.startsWith(fixture.prefix)) reads.push(args[1]);
+      if (args[0]?.toLowerCase() === 'publish' && args[1]?.startsWith(`${fixture.prefix}:events:check:`)) checks.push(args[1]);
+    });
+    try {
+      const jobs = [randomUUID(), randomUUID(), randomUUID()];
+      await Promise.all(jobs.map(followLive));
+      // Each job is read when its follower attaches, and once more after the subscriber's first connect (see
+      // NotificationHub's onReady); after that, nothing while ~10 check rounds go by.
+      await waitFor(() => reads.length >= 2 * jobs.length);
+      await sleep(100);
+      const settled = reads.length;
+      const checksBefore = checks.length;
+      await sleep(600);
+      expect(reads.length - settled).toBe(0);
+      expect(checks.length - checksBefore).toBeGreaterThanOrEqual(5);
+    } finally {
+      monitor.disconnect();
+    }
   });
 
   it('skips stream entries it cannot read instead of wedging the followers', async () => {
@@ -140,7 +207,7 @@ describe('RedisJobEvents on Redis', () => {
   });
 
   it('shares one subscription per channel among followers and releases it when the last one leaves', async () => {
-    subject = make({ pollIntervalMs: 60_000 });
+    subject = make({ notificationCheckMs: 60_000 });
     const admin = fixture.connect();
     const jobId = randomUUID();
     const channel = jobEventKeys(fixture.prefix, jobId).notify;
@@ -158,7 +225,7 @@ describe('RedisJobEvents on Redis', () => {
   });
 
   it('ends live followers and closes the subscriber it opened on close()', async () => {
-    subject = make({ pollIntervalMs: 60_000 });
+    subject = make({ notificationCheckMs: 60_000 });
     const seen: StoredJobEvent[] = [];
     const jobId = randomUUID();
     const done = follow(jobId, seen);
@@ -178,3 +245,51 @@ describe('RedisJobEvents on Redis', () => {
     expect(subscriber.status).toBe('ready');
   });
 });
+
+/**
+ * A TCP proxy to Redis whose `freeze()` stops passing Redis's bytes to the clients already connected, without
+ * closing anything: the client's connection looks alive and receives nothing. New connections pass again.
+ */
+class FreezableProxy {
+  connections = 0;
+  private readonly frozen = new Set<Socket>();
+  private readonly live = new Set<Socket>();
+
+  private constructor(private readonly server: Server, readonly url: string) {}
+
+  static async start(target: URL): Promise<FreezableProxy> {
+    let proxy: FreezableProxy | undefined;
+    const server = createServer((client) => {
+      const upstream = createConnection({ host: target.hostname, port: Number(target.port || 6379) });
+      proxy!.connections++;
+      proxy!.live.add(client).add(upstream);
+      client.on('data', (chunk) => upstream.write(chunk));
+      upstream.on('data', (chunk) => {
+        if (!proxy!.frozen.has(client)) client.write(chunk);
+      });
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const url = new URL(target.href);
+    url.hostname = '127.0.0.1';
+    url.port = String(port);
+    proxy = new FreezableProxy(server, url.href);
+    return proxy;
+  }
+
+  /** From now on, clients connected so far get nothing from Redis. */
+  freeze(): void {
+    for (const socket of this.live) this.frozen.add(socket);
+  }
+
+  close(): void {
+    for (const socket of this.live) socket.destroy();
+    this.server.close();
+  }
+}

@@ -50,11 +50,13 @@ export interface RedisJobEventsDeps {
    */
   activeTtlMs?: number;
   /**
-   * The per-process safety sweep: every this often, each watched job is read once (one XRANGE per job, not per
-   * follower), so a notification lost without a reconnect delays an event by at most this. A reconnect of the
-   * notification connection re-reads at once. Default 60 s.
+   * How often the notification path is checked while any job is watched: one message published and expected
+   * back through the subscriber (see NotificationHub). Nothing is re-read while it comes back; when it does not
+   * (the subscriber went silent without closing), every watched job is read once and the subscriber reconnects,
+   * so such a silence delays an event by at most this plus the check's timeout (at most 5 s). A reconnect of
+   * the subscriber re-reads at once. Default 60 s.
    */
-  pollIntervalMs?: number;
+  notificationCheckMs?: number;
   /** Entries per XRANGE; history is read in pages of this size. Default 500. */
   readBatch?: number;
   logger?: Logger;
@@ -74,7 +76,6 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
   private readonly maxLen: number;
   private readonly retentionMs: number;
   private readonly activeTtlMs: number;
-  private readonly pollIntervalMs: number;
   private readonly readBatch: number;
   private readonly logger: Logger;
   private readonly now: () => Date;
@@ -92,7 +93,6 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
     this.maxLen = deps.maxLen ?? 10_000;
     this.retentionMs = deps.retentionMs ?? 24 * HOUR_MS;
     this.activeTtlMs = deps.activeTtlMs ?? 7 * 24 * HOUR_MS;
-    this.pollIntervalMs = deps.pollIntervalMs ?? 60_000;
     this.readBatch = deps.readBatch ?? 500;
     this.logger = deps.logger ?? silentLogger;
     this.now = deps.now ?? (() => new Date());
@@ -105,7 +105,11 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
           ? subscriber
           : () => subscriber,
       this.logger,
-      this.pollIntervalMs,
+      {
+        intervalMs: deps.notificationCheckMs ?? 60_000,
+        publish: (channel, message) => this.redis.publish(channel, message),
+        channelPrefix: `${this.prefix.replace(/[{}]/g, '')}:events:check`,
+      },
     );
     this.directory = new RedisJobDirectory({
       redis: this.redis,
@@ -272,7 +276,7 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
 
   /**
    * JobEventLog: the job's notifications call `listener` with the entry they carry (undefined for a plain
-   * "look again"), and every reconnect and sweep calls it with nothing.
+   * "look again"), and every reconnect and failed notification check calls it with nothing.
    */
   watch(jobId: string, listener: (announced?: AnnouncedLogEntry) => void): Promise<() => Promise<void>> {
     return this.hub.join(jobEventKeys(this.prefix, jobId).notify, (message) => listener(message === undefined ? undefined : parseAnnouncement(message)));
@@ -324,7 +328,7 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
           yield { id, event };
           if (isTerminalEvent(event) || stopped()) return;
         }
-        // No timeout: the hub's reconnect notice and its per-process sweep are the safety net, not polling.
+        // No timeout: the hub's reconnect notice and its notification check are the safety net, not polling.
         if (entries.length < this.readBatch) await wakeup.wait(undefined, stops);
       }
     } finally {
