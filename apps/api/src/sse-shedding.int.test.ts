@@ -64,8 +64,14 @@ describe('SSE load shedding (real app, real Redis)', () => {
     const { id } = await client.submit({ repo_url: REPO, prompt: 'x' });
     const existing = await openStream(id);
     expect(existing.res.status).toBe(200);
-    // The loop is blocked for 400 ms (app and test share it); the request right after meets that lag.
+    // Node's lag monitor (monitorEventLoopDelay, here a tick every 50 ms) records nothing before its second
+    // tick, and records a stall when its timer fires after it: a stall in the app's first 50 ms went unseen
+    // (this test failed that way whenever the app came up fast). A process that lags has been up longer.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // The loop is blocked for 400 ms (app and test share it); the request, sent once the monitor's timer has
+    // fired (the turn after the stall), meets that lag.
     blockEventLoop(400);
+    await new Promise((resolve) => setTimeout(resolve, 0));
     const res = await fetch(`${baseUrl}/api/jobs/${id}/events`);
     expect(res.status).toBe(503);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
