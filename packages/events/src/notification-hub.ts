@@ -186,6 +186,9 @@ export class NotificationHub {
     try {
       await check.publish(this.checkChannel, message);
       await Promise.race([back, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      // A loop that was busy past the timeout runs the timer before it reads the reply waiting in the socket:
+      // one poll phase first (setImmediate comes after it), so a busy process does not take itself for a silent one.
+      if (!arrived) await new Promise<void>((resolve) => setImmediate(resolve));
     } catch {
       return;
     } finally {
