@@ -1,5 +1,5 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AppError, CancelledError, type Logger } from '@tinyb/core';
@@ -10,7 +10,7 @@ import { GitHubAppCredentials, INSTALLATION_TOKEN_PERMISSIONS } from './github-a
 import { GitHubHost } from './github-host.js';
 import { loadGitHubAppPrivateKey } from './load-github-app-private-key.js';
 import { PersonalTokenCredentials } from './personal-token-credentials.js';
-import { basicAuthHeader, extractTar, git, gitOk } from './test-git.js';
+import { basicAuthHeader, extractTar, git, gitOk, leftInPrivateTmpdir } from './test-git.js';
 
 const PAT = 'ghp_TinybAppTestPersonalToken0123456789';
 const APP_ID = 4242;
@@ -268,14 +268,14 @@ describe('GitHubHost with GitHub App credentials, against the fake GitHub', () =
   });
 
   it('leaves no checkout directory behind, cloned or denied', async () => {
-    const dirs = async (): Promise<string[]> => (await readdir(os.tmpdir())).filter((n) => n.startsWith('tinyb-checkout-'));
-    const before = await dirs();
     const host = appHost();
-    await host.downloadCheckout(widgets, 'main', signal);
-    await expect(host.downloadCheckout({ owner: 'acme', name: 'elsewhere' }, 'main', signal)).rejects.toMatchObject({ code: 'repo_access_denied' });
-    gh.expireInstallationTokens();
-    await host.downloadCheckout(widgets, 'main', signal);
-    expect(await dirs()).toEqual(before);
+    const left = await leftInPrivateTmpdir(async () => {
+      await host.downloadCheckout(widgets, 'main', signal);
+      await expect(host.downloadCheckout({ owner: 'acme', name: 'elsewhere' }, 'main', signal)).rejects.toMatchObject({ code: 'repo_access_denied' });
+      gh.expireInstallationTokens();
+      await host.downloadCheckout(widgets, 'main', signal);
+    });
+    expect(left).toEqual([]);
   });
 
   it('stops at once when the job is cancelled', async () => {

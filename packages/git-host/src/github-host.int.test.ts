@@ -7,7 +7,7 @@ import { recordingLogger } from '@tinyb/testkit/recording-logger';
 import { createGitHubOctokit } from './create-github-octokit.js';
 import { GitHubHost } from './github-host.js';
 import { PersonalTokenCredentials } from './personal-token-credentials.js';
-import { accessTokenBasic, extractTar, git, gitOk } from './test-git.js';
+import { accessTokenBasic, extractTar, git, gitOk, leftInPrivateTmpdir } from './test-git.js';
 
 const TOKEN = 'ghp_TinybIntegrationToken0123456789abcd';
 const BASIC = accessTokenBasic(TOKEN);
@@ -237,12 +237,12 @@ describe('GitHubHost against the fake GitHub', () => {
   });
 
   it('maps a missing repository or branch on clone, and leaves no temporary directory behind', async () => {
-    const checkoutDirs = async (): Promise<string[]> => (await readdir(os.tmpdir())).filter((n) => n.startsWith('tinyb-checkout-'));
-    const before = await checkoutDirs();
-    await expect(host.downloadCheckout({ owner: 'acme', name: 'ghost' }, 'main', signal)).rejects.toMatchObject({ code: 'repo_not_found' });
-    await expect(host.downloadCheckout(repo, 'no-such-branch', signal)).rejects.toMatchObject({ code: 'branch_not_found' });
-    await host.downloadCheckout(repo, 'main', signal);
-    expect(await checkoutDirs()).toEqual(before);
+    const left = await leftInPrivateTmpdir(async () => {
+      await expect(host.downloadCheckout({ owner: 'acme', name: 'ghost' }, 'main', signal)).rejects.toMatchObject({ code: 'repo_not_found' });
+      await expect(host.downloadCheckout(repo, 'no-such-branch', signal)).rejects.toMatchObject({ code: 'branch_not_found' });
+      await host.downloadCheckout(repo, 'main', signal);
+    });
+    expect(left).toEqual([]);
   });
 
   it('reports a broken git server as a retryable clone failure', async () => {

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 
 /**
  * Test helpers for the git-host integration tests: git and tar on the host, to check what the fake GitHub
@@ -56,3 +59,21 @@ export function extractTar(archive: Uint8Array, dir: string): Promise<void> {
 export const accessTokenBasic = (token: string): string => Buffer.from(`x-access-token:${token}`).toString('base64');
 
 export const basicAuthHeader = (token: string): string => `Authorization: Basic ${accessTokenBasic(token)}`;
+
+/**
+ * Runs `fn` with the system temp directory (`os.tmpdir()`) answering a fresh directory of its own, and returns
+ * what is left in it afterwards: a test of "no temporary directory left behind" then looks at its own directory,
+ * not at the shared one, where another test or process may be making or removing checkouts meanwhile.
+ * (`os.tmpdir` is replaced, not TMPDIR: jest gives a test a copy of `process.env`, which `os` never reads.)
+ */
+export async function leftInPrivateTmpdir(fn: () => Promise<void>): Promise<string[]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tinyb-git-host-test-'));
+  const tmpdir = jest.spyOn(os, 'tmpdir').mockReturnValue(dir);
+  try {
+    await fn();
+    return await readdir(dir);
+  } finally {
+    tmpdir.mockRestore();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
