@@ -1,4 +1,3 @@
-import type { ChainableCommander } from 'ioredis';
 import { isTerminalEvent, type JobEvent } from '@tinyb/contracts';
 import { jobIndexKeys } from './job-event-keys.js';
 import { indexEntry, timePrefix } from './job-index-entry.js';
@@ -15,15 +14,10 @@ export interface IndexWriteContext {
 }
 
 /**
- * Adds to an event's transaction what the listing and the active-job count need: `job.queued` enters the
- * job in the indexes and takes its tenant's active slot; a terminal event frees the slot. Being in the same
- * MULTI as the event, these can never disagree with the event log.
+ * What the listing and the active-job count need from an event, as data (`[command, ...args]`): `job.queued`
+ * enters the job in the indexes and takes its tenant's active slot; a terminal event frees the slot. Run in the
+ * same MULTI as the event (or the enqueue's transaction, see StagedWrites), they can never disagree with the log.
  */
-export function addIndexWrites(tx: ChainableCommander, event: JobEvent, ctx: IndexWriteContext): void {
-  for (const [name, ...args] of indexWriteCommands(event, ctx)) tx.call(name as string, ...args);
-}
-
-/** The same writes as data (`[command, ...args]`), for a transaction built elsewhere (see StagedWrites). */
 export function indexWriteCommands(event: JobEvent, ctx: IndexWriteContext): string[][] {
   const commands: string[][] = [];
   if (event.type === 'job.queued') {

@@ -15,7 +15,7 @@ import {
 } from '@tinyb/core';
 import { decodeEvent, decodeStatus, stampEvent, statusFieldsFor } from './job-event-codec.js';
 import { jobEventKeys } from './job-event-keys.js';
-import { addIndexWrites, indexWriteCommands, ownerFromStatusField, type IndexWriteContext } from './job-index-writes.js';
+import { indexWriteCommands, ownerFromStatusField, type IndexWriteContext } from './job-index-writes.js';
 import type { StagedEventWriter, StagedWrites } from './staged-writes.js';
 import { RedisJobDirectory } from './redis-job-directory.js';
 import { NotificationHub } from './notification-hub.js';
@@ -146,7 +146,7 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
       id = results[0]?.[1];
     }
     if (typeof id !== 'string') throw new AppError('internal', 'XADD returned no stream id', { retryable: true });
-    if (clustered && indexWrites.length > 0) await this.writeIndexesAfter(event, indexContext);
+    if (clustered && indexWrites.length > 0) await this.writeIndexesAfter(event, indexWrites);
     return id;
   }
 
@@ -211,10 +211,9 @@ export class RedisJobEvents implements StagedEventWriter, JobEventPublisher, Job
    * next claim of its tenant (RedisJobDirectory.releaseSettledSlots reads the job's state); a job.queued
    * whose entry is lost is missing from listings, which is logged. Every write here can be repeated.
    */
-  private async writeIndexesAfter(event: JobEvent, ctx: IndexWriteContext): Promise<void> {
+  private async writeIndexesAfter(event: JobEvent, indexWrites: readonly string[][]): Promise<void> {
     const tx = this.redis.multi();
-    addIndexWrites(tx, event, ctx);
-    if (tx.length === 0) return;
+    for (const [name, ...args] of indexWrites) tx.call(name as string, ...args);
     try {
       const results = await tx.exec();
       const failed = results?.find(([err]) => err !== null)?.[0];
