@@ -42,13 +42,14 @@ export interface NotificationCheck {
 export class NotificationHub {
   private connection: Connection | undefined;
   private readonly channels = new Map<string, Channel>();
-  private readonly checkChannel: string | undefined;
+  /** The check, with its channel (the prefix and a random suffix); undefined: no check. */
+  private readonly check: (NotificationCheck & { channel: string }) | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
   /** The message the check in progress waits for, and what to call when it comes back. */
   private pendingCheck: { message: string; arrived: () => void } | undefined;
   private checks = 0;
   private readonly onMessage = (channel: string, message: string): void => {
-    if (channel === this.checkChannel) {
+    if (channel === this.check?.channel) {
       if (message === this.pendingCheck?.message) this.pendingCheck.arrived();
       return;
     }
@@ -82,9 +83,9 @@ export class NotificationHub {
   constructor(
     private readonly connect: () => Connection,
     private readonly logger: Logger = silentLogger,
-    private readonly check?: NotificationCheck,
+    check?: NotificationCheck,
   ) {
-    this.checkChannel = check === undefined ? undefined : `${check.channelPrefix}:${randomUUID()}`;
+    this.check = check === undefined ? undefined : { ...check, channel: `${check.channelPrefix}:${randomUUID()}` };
   }
 
   private notifyAll(): void {
@@ -150,10 +151,10 @@ export class NotificationHub {
       // ioredis reconnects and resubscribes by itself; a listener keeps each failed attempt from being "unhandled".
       this.connection.on('error', this.onError);
       this.connection.on('ready', this.onReady);
-      if (this.check !== undefined && this.checkChannel !== undefined) {
+      if (this.check !== undefined) {
         const connection = this.connection;
         // Subscribed for the hub's life; ioredis resubscribes it after a reconnect like the others.
-        connection.subscribe(this.checkChannel).catch(() => undefined);
+        connection.subscribe(this.check.channel).catch(() => undefined);
         // One timer per process, not per follower or job.
         this.checkTimer = setInterval(() => void this.checkPath(connection), this.check.intervalMs);
         this.checkTimer.unref();
@@ -169,7 +170,7 @@ export class NotificationHub {
    */
   private async checkPath(connection: Connection): Promise<void> {
     const check = this.check;
-    if (check === undefined || this.checkChannel === undefined || this.channels.size === 0 || this.pendingCheck !== undefined) return;
+    if (check === undefined || this.channels.size === 0 || this.pendingCheck !== undefined) return;
     const message = String(++this.checks);
     let arrived = false;
     const back = new Promise<void>((resolve) => {
@@ -184,7 +185,7 @@ export class NotificationHub {
     const timeoutMs = check.timeoutMs ?? Math.min(5_000, check.intervalMs);
     let timer: NodeJS.Timeout | undefined;
     try {
-      await check.publish(this.checkChannel, message);
+      await check.publish(check.channel, message);
       await Promise.race([back, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
       // A loop that was busy past the timeout runs the timer before it reads the reply waiting in the socket:
       // one poll phase first (setImmediate comes after it), so a busy process does not take itself for a silent one.
