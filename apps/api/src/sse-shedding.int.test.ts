@@ -1,17 +1,10 @@
 import { TinyBackspaceClient, sseMessages } from '@tinyb/client';
+import { blockEventLoop } from '@tinyb/testkit/event-loop';
 import type { ApiConfig } from './create-app.js';
 import { startTestApi, type TestApi } from './test-api.js';
 
 const config: ApiConfig = { name: 'tiny-backspace', version: '0.0.0-test', githubUrl: 'https://github.com', defaultAgent: 'claude-code', sseHeartbeatMs: 15_000 };
 const REPO = 'https://github.com/acme/app';
-
-/** Blocks this process's event loop, as a fan-out without slices would. */
-function blockEventLoop(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    // busy
-  }
-}
 
 describe('SSE load shedding (real app, real Redis)', () => {
   let api: TestApi;

@@ -1,15 +1,9 @@
+import { blockEventLoop } from '@tinyb/testkit/event-loop';
 import { RedisFixture } from '@tinyb/testkit/redis';
 import { recordingLogger } from '@tinyb/testkit/recording-logger';
 import { NotificationHub } from './notification-hub.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function blockEventLoop(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    // busy
-  }
-}
 
 describe('NotificationHub notification check (real Redis)', () => {
   let fixture: RedisFixture;

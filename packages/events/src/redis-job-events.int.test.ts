@@ -54,6 +54,15 @@ describe('RedisJobEvents on Redis', () => {
       for await (const e of subject.subscribe(jobId, { signal })) seen.push(e);
     })();
 
+  /** Follows a job and waits until the follower is live (its notify channel has a subscriber). */
+  const followLive = async (jobId: string): Promise<{ seen: StoredJobEvent[]; done: Promise<void> }> => {
+    const seen: StoredJobEvent[] = [];
+    const done = follow(jobId, seen);
+    const admin = fixture.connect();
+    await waitFor(async () => (await admin.pubsub('NUMSUB', jobEventKeys(fixture.prefix, jobId).notify))[1] === 1);
+    return { seen, done };
+  };
+
   it('writes the event, its status fields and expiries in one go, and keeps a finished job for retentionMs', async () => {
     subject = make({ retentionMs: 60_000, activeTtlMs: 3_600_000 });
     const redis = fixture.connect();
@@ -90,9 +99,7 @@ describe('RedisJobEvents on Redis', () => {
   it('delivers live events through the notification, long before the next notification check', async () => {
     subject = make({ notificationCheckMs: 60_000 });
     const jobId = randomUUID();
-    const seen: StoredJobEvent[] = [];
-    const done = follow(jobId, seen);
-    await waitFor(async () => (await fixture.connect().pubsub('NUMSUB', jobEventKeys(fixture.prefix, jobId).notify))[1] === 1);
+    const { seen, done } = await followLive(jobId);
     const started = Date.now();
     await subject.publish(jobId, { type: 'agent.message', text: 'now' });
     await waitFor(() => seen.length === 1, 2_000);
@@ -102,13 +109,6 @@ describe('RedisJobEvents on Redis', () => {
     expect(seen.map((e) => e.event.type)).toEqual(['agent.message', 'job.cancelled']);
   });
 
-  /** A job whose follower is live (its notify channel has a subscriber), and what the follower saw. */
-  const followLive = async (jobId: string): Promise<{ seen: StoredJobEvent[]; done: Promise<void> }> => {
-    const seen: StoredJobEvent[] = [];
-    const done = follow(jobId, seen);
-    await waitFor(async () => (await fixture.connect().pubsub('NUMSUB', jobEventKeys(fixture.prefix, jobId).notify))[1] === 1);
-    return { seen, done };
-  };
   const succeeded = (jobId: string) =>
     ({ type: 'job.succeeded', result: { outcome: 'no_changes', filesChanged: [], summary: '' } }) as const satisfies Parameters<RedisJobEvents['publish']>[1];
 
@@ -226,10 +226,7 @@ describe('RedisJobEvents on Redis', () => {
 
   it('ends live followers and closes the subscriber it opened on close()', async () => {
     subject = make({ notificationCheckMs: 60_000 });
-    const seen: StoredJobEvent[] = [];
-    const jobId = randomUUID();
-    const done = follow(jobId, seen);
-    await waitFor(async () => (await fixture.connect().pubsub('NUMSUB', jobEventKeys(fixture.prefix, jobId).notify))[1] === 1);
+    const { seen, done } = await followLive(randomUUID());
     await subject.close();
     await done;
     expect(seen).toEqual([]);
