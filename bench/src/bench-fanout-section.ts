@@ -2,7 +2,7 @@ import { cpus } from 'node:os';
 import type { Redis } from 'ioredis';
 import { startApi } from './api-process.js';
 import { runFanoutShape, type FanoutRow, type FanoutShape } from './bench-fanout.js';
-import { ensureDebianPackages, startNchan, startPushpin, tinyBackspaceSystem, type FanoutSystem } from './fanout-systems.js';
+import { ensureDebianPackages, startNchan, startPushpin, tinyBackspaceSystem, type FanoutSystem, type FanoutSystemName } from './fanout-systems.js';
 
 export interface FanoutSectionOptions {
   redisUrl: string;
@@ -13,8 +13,8 @@ export interface FanoutSectionOptions {
   manyJobs: number;
   /** API_PROCESSES of the API under test; 0 runs src/main.ts directly (one process, no supervisor). */
   apiProcesses: number;
-  /** Which systems run, by name (`tiny-backspace`, `pushpin`, `nchan`). */
-  systems: readonly string[];
+  /** Which systems run. */
+  systems: readonly FanoutSystemName[];
   log: (line: string) => void;
 }
 
@@ -43,7 +43,7 @@ const RUN = { settleMs: 1_500, drainTimeoutMs: 10_000, idleSettleMs: 60_000, idl
  * installed or started is skipped with a note; a shape that fails on one system is noted and the run goes on.
  */
 export async function benchFanout(opts: FanoutSectionOptions): Promise<FanoutSection> {
-  const wanted = (name: string) => opts.systems.includes(name);
+  const wanted = (name: FanoutSystemName) => opts.systems.includes(name);
   const notes: string[] = [];
   const rows: FanoutRow[] = [];
   const installed = wanted('pushpin') || wanted('nchan') ? ensureDebianPackages(opts.log) : { pushpin: false, nchan: false };
@@ -56,7 +56,7 @@ export async function benchFanout(opts: FanoutSectionOptions): Promise<FanoutSec
   ];
   const largest = Math.max(...opts.clientCounts);
 
-  const starters: Array<{ name: string; start: () => Promise<FanoutSystem> }> = [
+  const starters: Array<{ name: FanoutSystemName; start: () => Promise<FanoutSystem> }> = [
     {
       name: 'tiny-backspace',
       start: async () => {
@@ -65,8 +65,8 @@ export async function benchFanout(opts: FanoutSectionOptions): Promise<FanoutSec
         return { ...system, stop: async () => { await system.stop(); await api.stop(); } };
       },
     },
-    ...(installed.pushpin ? [{ name: 'pushpin', start: startPushpin }] : []),
-    ...(installed.nchan ? [{ name: 'nchan', start: startNchan }] : []),
+    ...(installed.pushpin ? [{ name: 'pushpin' as const, start: startPushpin }] : []),
+    ...(installed.nchan ? [{ name: 'nchan' as const, start: startNchan }] : []),
   ];
   for (const starter of starters.filter((s) => wanted(s.name))) {
     let system: FanoutSystem;

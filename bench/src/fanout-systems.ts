@@ -14,7 +14,9 @@ import { processTree } from './proc-tree.js';
 import type { ControlProbe } from './control-prober.js';
 import { BENCH_REPO_URL } from './bench-enqueue.js';
 
-export type FanoutSystemName = 'tiny-backspace' | 'pushpin' | 'nchan';
+/** Every system the fanout section can run, in the order it runs them. */
+export const FANOUT_SYSTEM_NAMES = ['tiny-backspace', 'pushpin', 'nchan'] as const;
+export type FanoutSystemName = (typeof FANOUT_SYSTEM_NAMES)[number];
 
 /** One SSE fan-out server on loopback, driven the same way as the others. */
 export interface FanoutSystem {

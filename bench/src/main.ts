@@ -7,6 +7,7 @@ import { startApi, type ApiProcess } from './api-process.js';
 import { benchEnqueue } from './bench-enqueue.js';
 import { benchEvents } from './bench-events.js';
 import { benchFanout, defaultApiProcesses } from './bench-fanout-section.js';
+import { FANOUT_SYSTEM_NAMES, type FanoutSystemName } from './fanout-systems.js';
 import { CpuMeter } from './cpu-meter.js';
 import { deleteKeysUnder } from './delete-keys.js';
 import { benchJobs } from './bench-jobs.js';
@@ -25,14 +26,12 @@ function selectedSections(argv: readonly string[]): ReadonlySet<Section> {
 }
 const sections = selectedSections(process.argv.slice(2));
 
-const FANOUT_SYSTEMS = ['tiny-backspace', 'pushpin', 'nchan'] as const;
 /** BENCH_FANOUT_SYSTEMS, checked before anything runs: default all three. */
-function fanoutSystems(value: string | undefined): string[] {
-  if (value === undefined) return [...FANOUT_SYSTEMS];
+function fanoutSystems(value: string | undefined): FanoutSystemName[] {
+  if (value === undefined) return [...FANOUT_SYSTEM_NAMES];
   const names = value.split(',').filter(Boolean);
-  if (names.length === 0 || names.some((n) => !(FANOUT_SYSTEMS as readonly string[]).includes(n))) {
-    throw new Error(`BENCH_FANOUT_SYSTEMS takes a list of ${FANOUT_SYSTEMS.join(', ')}`);
-  }
+  const known = (name: string): name is FanoutSystemName => (FANOUT_SYSTEM_NAMES as readonly string[]).includes(name);
+  if (names.length === 0 || !names.every(known)) throw new Error(`BENCH_FANOUT_SYSTEMS takes a list of ${FANOUT_SYSTEM_NAMES.join(', ')}`);
   return names;
 }
 
