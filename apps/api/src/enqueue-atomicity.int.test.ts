@@ -15,7 +15,7 @@ const data = (): CodeJobData => ({
 const queued: NewJobEvent = { type: 'job.queued', repoUrl: 'https://github.com/o/r', agent: 'claude-code', draft: false, tenant: 't1' };
 
 /**
- * The one-round-trip enqueue (idempotency key, job.queued with status and indexes, BullMQ add in one MULTI)
+ * The one-round-trip enqueue (idempotency key, job.queued with status and indexes, BullMQ add in one script)
  * against a real Redis, with failures injected into each part: whatever fails, a job is either queued and
  * announced, or neither.
  */
@@ -58,8 +58,8 @@ describe('one-round-trip enqueue', () => {
     return { monitor, seen };
   };
 
-  it('queues and announces in one round trip (one MULTI on the connection)', async () => {
-    // Warm-up: the queue opens its enqueue connection, and ioredis checks the scripts once per connection.
+  it('queues and announces in one round trip (one script on the connection)', async () => {
+    // Warm-up: ioredis loads the script once per connection (EVAL after a NOSCRIPT).
     await enqueue();
     await new Promise((r) => setTimeout(r, 200));
     await enqueue();
@@ -68,8 +68,8 @@ describe('one-round-trip enqueue', () => {
       const { jobId, created } = await enqueue({ idempotencyKey: 'k1' });
       expect(created).toBe(true);
       await new Promise((r) => setTimeout(r, 100));
-      // Everything sent for this submit is one MULTI … EXEC: gate script, BullMQ's add script, announce script.
-      expect(seen()).toEqual(['multi', 'evalsha', 'evalsha', 'evalsha', 'exec']);
+      // Everything sent for this submit is one script: the key, BullMQ's add and the event.
+      expect(seen()).toEqual(['evalsha']);
       expect(await queuedJob(jobId)).toBeDefined();
       expect(await events.getStatus(jobId)).toMatchObject({ id: jobId, state: 'queued', tenant: 't1' });
       expect((await events.listJobs({ limit: 10, tenant: 't1' })).jobs.map((j) => j.id)).toContain(jobId);
@@ -78,13 +78,13 @@ describe('one-round-trip enqueue', () => {
     }
   });
 
-  it('sends the transactions of one event-loop turn in one socket write, each still its own MULTI … EXEC', async () => {
-    // Warm-up as above: the enqueue connection open, its scripts checked.
+  it('sends the submits of one event-loop turn in one socket write, each still its own script', async () => {
+    // Warm-up as above: the script loaded.
     await enqueue();
     await new Promise((r) => setTimeout(r, 200));
     await enqueue();
     const { monitor, seen } = await watchOurCommands();
-    // Every write that reaches a socket, by socket: ioredis writes each pipeline with its own socket.write.
+    // Every write that reaches a socket, by socket: ioredis writes each command with its own socket.write.
     const writes = new Map<unknown, number>();
     const count = function (this: unknown) {
       writes.set(this, (writes.get(this) ?? 0) + 1);
@@ -102,10 +102,10 @@ describe('one-round-trip enqueue', () => {
     try {
       const results = await Promise.all(Array.from({ length: 10 }, () => enqueue()));
       expect(results.every((r) => r.created)).toBe(true);
-      // Ten transactions went out; no socket took more than one write for them (one per transaction before).
+      // Ten scripts went out; no socket took more than one write for them (one per submit without the batch).
       expect(Math.max(...writes.values())).toBe(1);
       await new Promise((r) => setTimeout(r, 100));
-      expect(seen()).toEqual(Array.from({ length: 10 }, () => ['multi', 'evalsha', 'evalsha', 'evalsha', 'exec']).flat());
+      expect(seen()).toEqual(Array.from({ length: 10 }, () => 'evalsha'));
       for (const { jobId } of results) expect(await events.getStatus(jobId)).toMatchObject({ id: jobId, state: 'queued' });
     } finally {
       Socket.prototype._write = originalWrite;
@@ -120,16 +120,15 @@ describe('one-round-trip enqueue', () => {
     expect(ids.size).toBe(1);
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
-    // No tombstone or go-ahead marker is left behind by the refused ones, and only one job has events.
+    // The refused ones left no job hash behind, and only one job has events.
     const leftovers = await redis.keys(`${fixture.prefix}:code.claude-code:*`);
     const jobHashes = leftovers.filter((k) => /code\.claude-code:[0-9a-f-]{36}$/.test(k));
     expect(jobHashes).toHaveLength(1);
-    expect(leftovers.filter((k) => k.endsWith(':tinyb-announce'))).toEqual([]);
     expect(await redis.keys(`${fixture.prefix.replace(/[{}]/g, '')}:job:*:events`)).toHaveLength(1);
   });
 
   it('a failed add leaves no announcement and frees the idempotency key', async () => {
-    // BullMQ's job counter of the queue made unusable: its add script fails inside the transaction.
+    // BullMQ's job counter of the queue made unusable: its add fails inside the script.
     await queue.queueFor('claude-code').waitUntilReady();
     const counter = queue.queueFor('claude-code').toKey('id');
     await redis.hset(counter, 'broken', '1');
@@ -154,6 +153,24 @@ describe('one-round-trip enqueue', () => {
     expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 0 });
     expect(await redis.exists(queue.queueFor('claude-code').toKey(jobId))).toBe(0);
     expect(await events.getStatus(jobId)).toBeNull();
+  });
+
+  it('an index key of the wrong type refuses the submit before anything is written', async () => {
+    // The tenant's job index (a sorted set) made a string: job.queued's index write would fail after the add.
+    const jobId = 'job-index-broken';
+    const staged = events.stageQueued(jobId, queued);
+    const tenantIndex = staged?.keys.find((k) => k.endsWith(':tenant:t1:jobs'));
+    expect(tenantIndex).toBeDefined();
+    await redis.set(tenantIndex ?? '', 'not a sorted set');
+    await expect(enqueue({ jobId, idempotencyKey: 'k-index' })).rejects.toMatchObject({ code: 'internal' });
+    expect(await queuedJob(jobId)).toBeUndefined();
+    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 0 });
+    expect(await announced(jobId)).toBe(false);
+    expect(await events.getStatus(jobId)).toBeNull();
+    // The key was not taken: once the fault is gone, the client's retry creates the job.
+    await redis.del(tenantIndex ?? '');
+    await expect(enqueue({ jobId, idempotencyKey: 'k-index' })).resolves.toEqual({ jobId, created: true });
+    expect(await announced(jobId)).toBe(true);
   });
 
   it('a caller-chosen id that is already a job is not announced twice', async () => {

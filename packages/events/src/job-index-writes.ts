@@ -16,7 +16,7 @@ export interface IndexWriteContext {
 /**
  * What the listing and the active-job count need from an event, as data (`[command, ...args]`): `job.queued`
  * enters the job in the indexes and takes its tenant's active slot; a terminal event frees the slot. Run in the
- * same MULTI as the event (or the enqueue's transaction, see StagedWrites), they can never disagree with the log.
+ * same MULTI as the event (or the enqueue's script, see StagedWrites), they can never disagree with the log.
  */
 export function indexWriteCommands(event: JobEvent, ctx: IndexWriteContext): string[][] {
   const commands: string[][] = [];

@@ -2,12 +2,12 @@ import type { NewJobEvent } from '@tinyb/contracts';
 
 /**
  * Redis writes described as data, so another package can run them inside its own transaction or script
- * (the queue's one-round-trip enqueue runs `job.queued`'s writes in the same MULTI as the BullMQ add).
+ * (the queue's one-round-trip enqueue runs `job.queued`'s writes in the same script as the BullMQ add).
  * `keys` lists every key the commands touch, for `EVALSHA`'s KEYS (and a cluster's slot check).
  */
 export interface StagedWrites {
   keys: string[];
-  /** Each command as `[name, ...args]`; the first one's reply is the event's stream id. */
+  /** Each command as `[name, key or channel, ...args]`; the first one's reply is the event's stream id. */
   commands: string[][];
 }
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Writable } from 'node:stream';
-import { Job, Queue, createIORedisClient, type JobsOptions, type JobState as QueueJobState } from 'bullmq';
+import { Job, Queue, type JobsOptions, type JobState as QueueJobState } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RedisClient } from './redis-target.js';
 import { BUILT_IN_AGENTS, CODE_JOBS_QUEUE, CodeJobData, agentQueueName, type NewJobEvent } from '@tinyb/contracts';
 import { AppError, silentLogger, type EnqueueOptions as JobQueueEnqueueOptions, type JobEventPublisher, type JobQueue, type Logger } from '@tinyb/core';
 import { mergePrometheusFamilies } from './merge-prometheus-families.js';
 import { DEFAULT_QUEUE_PREFIX, queueKeys } from './queue-keys.js';
-import { ENQUEUE_ANNOUNCE, ENQUEUE_GATE, enqueueScripts, type EnqueueTransaction } from './enqueue-scripts.js';
+import { BULLMQ_ADD_KEYS, ENQUEUE_COMMAND, defineEnqueueCommand, type EnqueueClient } from './enqueue-scripts.js';
+import { isRedisUnavailableError } from './redis-unavailable.js';
 import { TurnWriteBatch } from './turn-write-batch.js';
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -44,12 +44,12 @@ export interface CodeJobQueueDeps {
 }
 
 /**
- * An event publisher that can hand `job.queued`'s writes to our transaction (RedisJobEvents has this shape;
+ * An event publisher that can hand `job.queued`'s writes to our enqueue script (RedisJobEvents has this shape;
  * the queue does not depend on it). With one, on a single Redis, a submit is one round trip: the idempotency
- * key, `job.queued` and the add in one MULTI.
+ * key, `job.queued` and the add in one script.
  */
 export interface QueuedEventAnnouncer extends JobEventPublisher {
-  /** `job.queued`'s writes as `[command, ...args]` (first reply: stream id), or undefined if they cannot share our transaction. */
+  /** `job.queued`'s writes as `[command, key, ...args]` (first reply: stream id), or undefined if they cannot share our script. */
   stageQueued(jobId: string, event: NewJobEvent): { keys: string[]; commands: string[][] } | undefined;
 }
 
@@ -90,11 +90,10 @@ export class CodeJobQueue implements JobQueue {
   private readonly legacy: Queue;
   private readonly redis: RedisClient;
   private readonly logger: Logger;
-  private enqueueConnection: Promise<{ raw: Redis; client: ReturnType<typeof createIORedisClient> }> | undefined;
   private readonly defaultJobOptions: JobsOptions;
   private readonly idempotencyTtlMs: number;
   private readonly cancelFlagTtlMs: number;
-  /** The enqueue connection's transactions of one event-loop turn leave in one socket write. */
+  /** The enqueue scripts of one event-loop turn leave in one socket write. */
   private readonly enqueueWrites = new TurnWriteBatch();
 
   constructor(deps: CodeJobQueueDeps) {
@@ -115,8 +114,7 @@ export class CodeJobQueue implements JobQueue {
       removeOnFail: { age: Math.ceil((deps.keepFailedMs ?? 7 * 24 * HOUR_MS) / 1000), count: 10_000 },
     };
     this.defaultJobOptions = defaultJobOptions;
-    // Also on the shared connection: the enqueue falls back to it while its own connection is not ready.
-    if (!deps.redis.isCluster) for (const [name, script] of Object.entries(enqueueScripts)) deps.redis.defineCommand(name, script);
+    if (!deps.redis.isCluster) defineEnqueueCommand(deps.redis);
     const logger = deps.logger ?? silentLogger;
     this.logger = logger;
     const open = (name: string): Queue => {
@@ -187,8 +185,8 @@ export class CodeJobQueue implements JobQueue {
   }
 
   /**
-   * gate → BullMQ add → announce in one MULTI (see enqueue-scripts.ts for why it is shaped so): the
-   * idempotency key, `job.queued` with its status and indexes, and the job, all or none, one round trip.
+   * The idempotency key, BullMQ's add and `job.queued` with its status and indexes in one script (see
+   * enqueue-scripts.ts): all or none, one round trip.
    */
   private async enqueueAtomically(
     queue: Queue,
@@ -197,34 +195,57 @@ export class CodeJobQueue implements JobQueue {
     staged: { keys: string[]; commands: string[][] },
     idemKey: string | undefined,
   ): Promise<{ jobId: string; created: boolean }> {
-    const jobKey = queue.toKey(jobId);
-    const marker = `${jobKey}:tinyb-announce`;
-    const [eventsKey = '', statusKey = ''] = staged.keys;
-    const connection = await this.enqueueClient(queue);
-    const tx = connection.client.multi() as unknown as EnqueueTransaction;
-    const gateKeys = [jobKey, marker, eventsKey, statusKey, ...(idemKey === undefined ? [] : [idemKey])];
-    tx[ENQUEUE_GATE](gateKeys.length, ...gateKeys, jobId, String(this.idempotencyTtlMs));
-    const job = new Job(queue, CODE_JOB_NAME, data, { ...this.defaultJobOptions, jobId }, jobId);
-    await job.addJob(tx as unknown as Parameters<Job['addJob']>[0]);
-    const announceKeys = [jobKey, marker, idemKey ?? '', ...staged.keys];
-    tx[ENQUEUE_ANNOUNCE](announceKeys.length, ...announceKeys, jobId, JSON.stringify(staged.commands));
-    if (connection.socket !== undefined) this.enqueueWrites.hold(connection.socket);
-    const results = await tx.exec();
-    if (results === null) throw new AppError('internal', 'enqueue transaction was aborted', { retryable: true });
-    const [[gateErr, gate] = [], [addErr] = [], [announceErr, streamId] = []] = results;
-    if (gateErr) throw new AppError('internal', gateErr.message, { retryable: true, cause: gateErr });
-    const [verdict, detail] = Array.isArray(gate) ? gate : [];
-    if (verdict === 0 && typeof detail === 'string') return { jobId: detail, created: false };
-    if (verdict !== 1) throw new AppError('internal', `job ${jobId} not queued: ${String(detail)}`, { retryable: true });
-    if (addErr) throw new AppError('internal', `job ${jobId} not queued: ${addErr.message}`, { retryable: true, cause: addErr });
-    if (announceErr || typeof streamId !== 'string') {
-      // Only a Redis failure inside the announce script gets here (the gate checked the event keys): the job
-      // must not run unannounced, so it is taken back before a worker can have it, if it still can be.
-      const removed = await queue.remove(jobId).catch(() => 0);
-      this.logger.error({ jobId, removed, err: announceErr?.message }, 'job.queued could not be written with its job');
-      throw new AppError('internal', `job ${jobId}: job.queued could not be written`, { retryable: true, cause: announceErr ?? undefined });
+    const bullmq = await this.bullmqAddArgs(queue, jobId, data);
+    const keys = [...bullmq.keys, queue.toKey(jobId), ...staged.keys, ...(idemKey === undefined ? [] : [idemKey])];
+    const ttl = idemKey === undefined ? '' : String(this.idempotencyTtlMs);
+    const redis = this.redis as Redis;
+    if (redis.status === 'ready') this.enqueueWrites.hold(redis.stream);
+    let reply;
+    try {
+      reply = await (redis as unknown as EnqueueClient)[ENQUEUE_COMMAND](keys.length, ...keys, jobId, ttl, JSON.stringify(staged.commands), ...bullmq.argv);
+    } catch (err) {
+      // A Redis error stopped the script before anything of ours was written (BullMQ's add runs first, the
+      // idempotency key and the event after it), or the connection dropped and we cannot know: a retry with the
+      // same idempotency key is safe either way. An unreachable Redis stays itself (an outage: 503, not 500).
+      if (isRedisUnavailableError(err)) throw err;
+      throw new AppError('internal', `job ${jobId} not queued: ${(err as Error).message}`, { retryable: true, cause: err });
     }
-    return { jobId, created: true };
+    const [verdict, detail] = reply;
+    if (verdict === 1) return { jobId, created: true };
+    if (verdict === 0) return { jobId: detail, created: false };
+    if (verdict === 3) {
+      // Only a Redis failure while writing the event gets here (the script checked the event's keys first): the
+      // job must not run unannounced, so it is taken back before a worker can have it, if it still can be, and
+      // the idempotency key is freed for the client's retry.
+      const removed = await queue.remove(jobId).catch(() => 0);
+      if (idemKey !== undefined && (await redis.get(idemKey).catch(() => null)) === jobId) await redis.del(idemKey).catch(() => undefined);
+      this.logger.error({ jobId, removed, err: detail }, 'job.queued could not be written with its job');
+      throw new AppError('internal', `job ${jobId}: job.queued could not be written`, { retryable: true });
+    }
+    throw new AppError('internal', `job ${jobId} not queued: ${detail}`, { retryable: true });
+  }
+
+  /**
+   * What `queue.add` would send BullMQ's add script for this job (its keys, then its three ARGV), built by
+   * BullMQ itself: Job.addJob on a client that records the call instead of sending it. So the job is stored
+   * exactly as BullMQ stores it, with the queue's default options.
+   */
+  private async bullmqAddArgs(queue: Queue, jobId: string, data: CodeJobData): Promise<{ keys: string[]; argv: Array<string | Buffer> }> {
+    let recorded: { command: string; args: Array<string | Buffer> } | undefined;
+    const recorder = {
+      isCluster: false,
+      runCommand: async (command: string, args: Array<string | Buffer>) => {
+        recorded = { command, args };
+        return jobId;
+      },
+    };
+    const job = new Job(queue, CODE_JOB_NAME, data, { ...this.defaultJobOptions, jobId }, jobId);
+    await job.addJob(recorder as unknown as Parameters<Job['addJob']>[0]);
+    // Any other script (a delayed or prioritized add) would take other keys: our options never choose one.
+    if (recorded === undefined || !recorded.command.startsWith('addStandardJob:') || recorded.args.length !== BULLMQ_ADD_KEYS + 3) {
+      throw new AppError('internal', `BullMQ's add took an unexpected shape (${recorded?.command ?? 'no command'})`);
+    }
+    return { keys: recorded.args.slice(0, BULLMQ_ADD_KEYS) as string[], argv: recorded.args.slice(BULLMQ_ADD_KEYS) };
   }
 
   /** BullMQ's counts of every queue, one family each with a `queue` label per sample. */
@@ -288,37 +309,9 @@ export class CodeJobQueue implements JobQueue {
     }
   }
 
-  /** Closes the BullMQ Queues and the enqueue connection; the shared connection stays open for its owner to quit. */
+  /** Closes the BullMQ Queues; the shared connection stays open for its owner to quit. */
   async close(): Promise<void> {
     await Promise.all(this.queues.map((q) => q.close()));
-    const own = await this.enqueueConnection?.catch(() => undefined);
-    await own?.raw.quit().catch(() => own.raw.disconnect());
-  }
-
-  /**
-   * The connection the one-transaction enqueue runs on: a duplicate of ours on which only the three scripts it
-   * sends are defined (ours and BullMQ's add, whose text is taken from BullMQ's own definition on the shared
-   * connection). ioredis copies every script defined on a connection onto each MULTI it builds, and BullMQ
-   * defines about seventy: on the shared connection that copying and its garbage were a tenth of a submit's CPU.
-   * Wrapped the way BullMQ wraps a connection, so its add can queue itself on the transaction.
-   */
-  private async enqueueClient(queue: Queue): Promise<{ client: ReturnType<typeof createIORedisClient>; socket?: Writable }> {
-    this.enqueueConnection ??= (async () => {
-      await queue.waitUntilReady();
-      const shared = this.redis as Redis;
-      const scripts = (shared as unknown as { scriptsSet: Record<string, { lua: string; numberOfKeys: number | null }> }).scriptsSet;
-      const adds = Object.entries(scripts).filter(([name]) => name.startsWith('addStandardJob:'));
-      if (adds.length === 0) throw new AppError('internal', "BullMQ's add script is not defined on the connection", { retryable: true });
-      const raw = shared.duplicate();
-      raw.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'enqueue connection redis error'));
-      for (const [name, script] of adds) raw.defineCommand(name, { lua: script.lua, ...(script.numberOfKeys === null ? {} : { numberOfKeys: script.numberOfKeys }) });
-      for (const [name, script] of Object.entries(enqueueScripts)) raw.defineCommand(name, script);
-      return { raw, client: createIORedisClient(raw) };
-    })();
-    const own = await this.enqueueConnection.catch(() => undefined);
-    // Until it is connected (an API's connections queue nothing offline), or if it could not be made: the shared
-    // connection, where BullMQ and our scripts are defined too. Same transaction, only slower to build.
-    return own?.raw.status === 'ready' ? { client: own.client, socket: own.raw.stream } : { client: await queue.getBackend().client };
   }
 
   /**

@@ -1,77 +1,94 @@
-import type { ChainableCommander } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 
 /**
- * The two Lua scripts around BullMQ's own add in the one-round-trip enqueue (CodeJobQueue.enqueue):
+ * The one-script enqueue (CodeJobQueue.enqueue on a single Redis): the idempotency key, BullMQ's add and
+ * `job.queued` (with its status and indexes) in one Lua script, so one EVALSHA per submit. A script can
+ * branch, and runs alone on the server: a job is never queued without `job.queued`, nor announced without
+ * being queued, and a replayed idempotency key or an existing job id writes nothing.
  *
- *   MULTI  gate → BullMQ addStandardJob → announce  EXEC
- *
- * A MULTI cannot branch and BullMQ's add is a script we cannot call from ours, so the branch is made with
- * BullMQ's documented rule that adding a job whose id exists is a no-op: when the gate says no (the
- * idempotency key is another job's, or the job's event keys cannot take the event), it plants a tombstone
- * hash at the new job's key, the add then does nothing, and `announce` removes the tombstone. When the gate
- * says yes it leaves a go-ahead marker; `announce` writes `job.queued` only if the marker is there and the
- * add really created the job, and otherwise gives the idempotency key back. No other client sees anything in
- * between (MULTI), so a job is never queued without `job.queued` nor announced without being queued.
+ * BullMQ's add is BullMQ's own script, taken from the installed package and wrapped as a Lua function, so
+ * the job is stored exactly as `queue.add` stores it (its version is the lockfile's; the queue's tests run
+ * real BullMQ workers on jobs added this way). Its arguments are the ones BullMQ builds for `queue.add`
+ * (see CodeJobQueue.bullmqAddArgs).
  */
 
-/** KEYS: jobKey, marker, eventsKey, statusKey[, idempotencyKey]. ARGV: jobId, idempotencyTtlMs. */
-const GATE_LUA = `
-local jobKey, marker, eventsKey, statusKey, idemKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local jobId = ARGV[1]
-if redis.call('EXISTS', jobKey) == 1 then
-  -- A caller-chosen id that is already a job: the add will be a duplicate; nothing to announce.
-  return {0, jobId}
-end
-local eventsType = redis.call('TYPE', eventsKey)['ok']
-local statusType = redis.call('TYPE', statusKey)['ok']
-if (eventsType ~= 'none' and eventsType ~= 'stream') or (statusType ~= 'none' and statusType ~= 'hash') then
-  redis.call('HSET', jobKey, 'tinybTombstone', '1')
-  return {2, 'the job event keys hold something else'}
-end
-if idemKey then
-  if not redis.call('SET', idemKey, jobId, 'PX', ARGV[2], 'NX') then
-    redis.call('HSET', jobKey, 'tinybTombstone', '1')
-    return {0, redis.call('GET', idemKey)}
-  end
-end
-redis.call('SET', marker, '1', 'PX', 60000)
-return {1, jobId}
-`;
-
-/**
- * KEYS: jobKey, marker, idempotencyKey or '', then the event's keys. ARGV: jobId, the event's commands as JSON.
- * Returns the event's stream id, or false when nothing was announced.
- */
-const ANNOUNCE_LUA = `
-local jobKey, marker, idemKey = KEYS[1], KEYS[2], KEYS[3]
-if redis.call('DEL', marker) == 0 then
-  if redis.call('HEXISTS', jobKey, 'tinybTombstone') == 1 then redis.call('DEL', jobKey) end
-  return false
-end
-if redis.call('EXISTS', jobKey) == 0 then
-  -- The add failed: free the idempotency key so the client's retry can create the job.
-  if idemKey ~= '' and redis.call('GET', idemKey) == ARGV[1] then redis.call('DEL', idemKey) end
-  return false
-end
-local id = false
-for i, command in ipairs(cjson.decode(ARGV[2])) do
-  local reply = redis.call(unpack(command))
-  if i == 1 then id = reply end
-end
-return id
-`;
-
-export const ENQUEUE_GATE = 'tinybEnqueueGate';
-export const ENQUEUE_ANNOUNCE = 'tinybEnqueueAnnounce';
-
-/** The scripts, for `defineCommand` (numberOfKeys omitted: the caller passes it, the key lists vary). */
-export const enqueueScripts: Record<string, { lua: string }> = {
-  [ENQUEUE_GATE]: { lua: GATE_LUA },
-  [ENQUEUE_ANNOUNCE]: { lua: ANNOUNCE_LUA },
+const requireFromHere = createRequire(import.meta.url);
+// BullMQ ships each script, its includes resolved, as a module of its own ("-9": it takes nine keys).
+const { addStandardJob } = requireFromHere('bullmq/dist/cjs/scripts/addStandardJob-9.js') as {
+  addStandardJob: { name: string; content: string; keys: number };
 };
 
-/** A transaction that knows the commands defined from `enqueueScripts`. */
-export type EnqueueTransaction = ChainableCommander & {
-  [ENQUEUE_GATE](numKeys: number, ...keysAndArgs: string[]): EnqueueTransaction;
-  [ENQUEUE_ANNOUNCE](numKeys: number, ...keysAndArgs: string[]): EnqueueTransaction;
+/** How many keys BullMQ's add takes: the first KEYS of ours. */
+export const BULLMQ_ADD_KEYS = addStandardJob.keys;
+
+/**
+ * KEYS: BullMQ's add keys (BULLMQ_ADD_KEYS of them), the job's key, every key the event's commands name, then
+ * the idempotency key when ARGV[2] is not ''.
+ * ARGV: jobId, the idempotency key's TTL in ms or '', the event's commands as JSON (`[command, key, ...args]`,
+ * the first one's reply being the stream id), then BullMQ's add ARGV.
+ *
+ * Returns {1, streamId} when the job was queued and announced; {0, jobId} when the idempotency key or the job
+ * id is an existing job's (nothing written); {2, reason} when a key the event writes holds another type, or
+ * BullMQ refused the add (nothing written); {3, error} when the event could not be written after the add
+ * (which the type check leaves no known way to reach): the caller takes the job back.
+ */
+const ENQUEUE_LUA = `
+local function bullmqAddStandardJob(KEYS, ARGV)
+${addStandardJob.content}
+end
+
+local bullKeys = {}
+for i = 1, ${addStandardJob.keys} do bullKeys[i] = KEYS[i] end
+local jobKey = KEYS[${addStandardJob.keys + 1}]
+local jobId, idemTtl = ARGV[1], ARGV[2]
+local idemKey = false
+if idemTtl ~= '' then idemKey = KEYS[#KEYS] end
+local eventCommands = cjson.decode(ARGV[3])
+
+if idemKey then
+  local existing = redis.call('GET', idemKey)
+  if existing then return {0, existing} end
+end
+if redis.call('EXISTS', jobKey) == 1 then
+  -- A caller-chosen id that is already a job: nothing to add or announce.
+  return {0, jobId}
+end
+-- Every key the event writes must take its command, so that nothing can fail once the add is done
+-- (an out-of-memory refusal comes at a script's first write, BullMQ's, before anything is written).
+local keyTypes = {xadd = 'stream', hset = 'hash', zadd = 'zset', zrem = 'zset', zremrangebylex = 'zset'}
+for _, command in ipairs(eventCommands) do
+  local wanted = keyTypes[string.lower(command[1])]
+  if wanted then
+    local found = redis.call('TYPE', command[2])['ok']
+    if found ~= 'none' and found ~= wanted then return {2, 'a job event key holds a ' .. found .. ', not a ' .. wanted} end
+  end
+end
+
+local added = bullmqAddStandardJob(bullKeys, {ARGV[4], ARGV[5], ARGV[6]})
+if type(added) == 'number' then return {2, 'BullMQ refused the add: ' .. added} end
+if idemKey then redis.call('SET', idemKey, jobId, 'PX', idemTtl) end
+
+local streamId = false
+for i, command in ipairs(eventCommands) do
+  local reply = redis.pcall(unpack(command))
+  if type(reply) == 'table' and reply['err'] then return {3, reply['err']} end
+  if i == 1 then streamId = reply end
+end
+return {1, streamId}
+`;
+
+export const ENQUEUE_COMMAND = 'tinybEnqueue';
+
+/** Defines the enqueue script on `redis` (numberOfKeys omitted: the caller passes it, the key lists vary). */
+export function defineEnqueueCommand(redis: Pick<Redis, 'defineCommand'>): void {
+  redis.defineCommand(ENQUEUE_COMMAND, { lua: ENQUEUE_LUA });
+}
+
+/** The script's reply: see ENQUEUE_LUA. */
+export type EnqueueReply = [1, string] | [0, string] | [2, string] | [3, string];
+
+/** A connection on which `defineEnqueueCommand` ran. */
+export type EnqueueClient = {
+  [ENQUEUE_COMMAND](numKeys: number, ...keysAndArgs: Array<string | Buffer>): Promise<EnqueueReply>;
 };
