@@ -6,6 +6,7 @@ import { parseRepoUrl, type CodeJobData } from '@tinyb/contracts';
 import { RedisJobEvents } from '@tinyb/events';
 import { CODE_JOB_NAME, CodeJobQueue } from '@tinyb/queue';
 import { cpuShare, type CpuMeter, type CpuShare, type CpuTime } from './cpu-meter.js';
+import { RedisCommandProfiler } from './redis-command-profile.js';
 import { ratio, round, summarize } from './percentiles.js';
 
 export interface EnqueueBenchOptions {
@@ -90,12 +91,16 @@ export async function benchEnqueue(opts: EnqueueBenchOptions) {
     // Rows take turns, a slice at a time, so drift (JIT, GC, Redis growing) spreads over all of them
     // instead of penalising whichever runs first.
     const runs = Object.fromEntries(names.map((n) => [n, [] as LoadRun[]])) as Record<Row, LoadRun[]>;
+    // What Redis does for each row's jobs, command by command (server time, from INFO commandstats).
+    const redisProfilers = Object.fromEntries(names.map((n) => [n, new RedisCommandProfiler(opts.redis)])) as Record<Row, RedisCommandProfiler>;
     for (let round = 0; round < opts.rounds; round++) {
       process.stderr.write(`bench: enqueue round ${round + 1}/${opts.rounds}\n`);
       for (const name of names) {
+        const redisSpan = await redisProfilers[name].start();
         const cpuSpan = await opts.cpu.start();
         const run = await runLoad(Math.ceil(opts.requests / opts.rounds), opts.concurrency, rows[name]);
         runs[name].push({ ...run, cpu: await cpuSpan() });
+        await redisSpan(run.latencies.length);
       }
     }
     const figures = Object.fromEntries(names.map((n) => [n, loadFigures(runs[n])])) as Record<Row, LoadFigures>;
@@ -121,6 +126,7 @@ export async function benchEnqueue(opts: EnqueueBenchOptions) {
         bareHttp: ratios(figures.bareHttp),
       },
       paced,
+      redisCommands: Object.fromEntries(names.filter((n) => n !== 'bareHttp').map((n) => [n, redisProfilers[n].profile().perJob])),
     };
   } finally {
     http.close();

@@ -37,10 +37,11 @@ export function resultsMarkdown(report: Record<string, unknown>, chartFile?: str
     out.push(
       '## Enqueue',
       '',
-      'CPU per job: of the process that does the work (the bench process for `baseline` and `inProcess`, the API for the `api` rows).',
+      'CPU per job, in µs: of the process that does the work (the bench process for `baseline` and `inProcess`, the API for the',
+      '`api` rows), of Redis, and of every process on the machine (the bench, the API, Redis and the rest together).',
       '',
-      '| row | jobs/s | p50 ms | p99 ms | jobs/s vs raw `queue.add` | CPU µs per job |',
-      '|---|---:|---:|---:|---:|---:|',
+      '| row | jobs/s | p50 ms | p99 ms | jobs/s vs raw `queue.add` | CPU µs per job | Redis µs per job | machine µs per job |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
     );
     const ratios = record(enqueue['ratiosToBaseline']);
     for (const row of ['baseline', 'inProcess', 'api', 'apiIdempotent', 'bareHttp']) {
@@ -48,14 +49,18 @@ export function resultsMarkdown(report: Record<string, unknown>, chartFile?: str
       if (Object.keys(f).length === 0) continue;
       const r = row === 'baseline' ? 1 : record(ratios[row])['jobsPerSec'];
       const worker = row === 'baseline' || row === 'inProcess' ? 'benchPct' : row.startsWith('api') ? 'apiPct' : undefined;
-      const pct = worker === undefined ? undefined : record(f['cpu'])[worker];
-      const cpuPerJob = typeof pct === 'number' && Number(f['jobsPerSec']) > 0 ? Math.round((pct / 100) * 1e6 / Number(f['jobsPerSec'])) : undefined;
-      out.push(`| ${row} | ${num(f['jobsPerSec'])} | ${num(f['p50Ms'])} | ${num(f['p99Ms'])} | ${num(r)} | ${num(cpuPerJob)} |`);
+      const cpu = record(f['cpu']);
+      const jobsPerSec = Number(f['jobsPerSec']);
+      const perJob = (pct: unknown) => (typeof pct === 'number' && jobsPerSec > 0 ? Math.round(((pct / 100) * 1e6) / jobsPerSec) : undefined);
+      const machinePct = ['benchPct', 'apiPct', 'redisPct', 'otherPct'].reduce<number | undefined>((sum, k) => (typeof cpu[k] === 'number' && sum !== undefined ? sum + (cpu[k] as number) : undefined), 0);
+      const cells = [f['jobsPerSec'], f['p50Ms'], f['p99Ms'], r, perJob(worker === undefined ? undefined : cpu[worker]), perJob(cpu['redisPct']), perJob(machinePct)];
+      out.push(`| ${row} | ${cells.map(num).join(' | ')} |`);
     }
     const paced = record(enqueue['paced']);
     if (Object.keys(paced).length > 0) {
       out.push('', `Paced at ${num(paced['targetPerSec'])} req/s (\`POST /api/jobs\`): achieved ${num(paced['achievedPerSec'])} req/s, p50 ${num(record(paced['latencyMs'])['p50'])} ms, p99 ${num(record(paced['latencyMs'])['p99'])} ms.`);
     }
+    out.push(...redisCommandsTable(record(enqueue['redisCommands'])));
     out.push('');
   }
 
@@ -133,6 +138,31 @@ function record(value: unknown): Record<string, unknown> {
 
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/**
+ * Redis's side of the enqueue rows: per job, each command's calls and server µs (a script's total includes the
+ * commands it runs, which are listed under their own names as well).
+ */
+function redisCommandsTable(byRow: Record<string, unknown>): string[] {
+  const rows = ['baseline', 'inProcess', 'api'].filter((r) => Object.keys(record(byRow[r])).length > 0);
+  if (rows.length === 0) return [];
+  const usOf = (row: string, command: string) => record(record(byRow[row])[command])['us'];
+  const last = rows[rows.length - 1] ?? 'baseline';
+  const commands = [...new Set(rows.flatMap((r) => Object.keys(record(byRow[r]))))];
+  commands.sort((a, b) => Number(usOf(last, b) ?? 0) - Number(usOf(last, a) ?? 0));
+  const out = [
+    '',
+    'Redis per job (`INFO commandstats` over each row; server µs, a script\'s total including the commands it runs):',
+    '',
+    `| command | ${rows.map((r) => `${r} calls | ${r} µs`).join(' | ')} |`,
+    `|---|${rows.map(() => '---:|---:').join('|')}|`,
+  ];
+  for (const command of commands) {
+    const cells = rows.flatMap((r) => [record(record(byRow[r])[command])['calls'], usOf(r, command)].map(num));
+    out.push(`| ${command} | ${cells.join(' | ')} |`);
+  }
+  return out;
 }
 
 function num(value: unknown): string {
