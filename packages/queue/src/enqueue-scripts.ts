@@ -57,10 +57,12 @@ end
 -- Every key the event writes must take its command, so that nothing can fail once the add is done
 -- (an out-of-memory refusal comes at a script's first write, BullMQ's, before anything is written).
 local keyTypes = {xadd = 'stream', hset = 'hash', zadd = 'zset', zrem = 'zset', zremrangebylex = 'zset'}
+local checked = {}
 for _, command in ipairs(eventCommands) do
-  local wanted = keyTypes[string.lower(command[1])]
-  if wanted then
-    local found = redis.call('TYPE', command[2])['ok']
+  local wanted, key = keyTypes[string.lower(command[1])], command[2]
+  if wanted and not checked[key] then
+    checked[key] = true
+    local found = redis.call('TYPE', key)['ok']
     if found ~= 'none' and found ~= wanted then return {2, 'a job event key holds a ' .. found .. ', not a ' .. wanted} end
   end
 end
