@@ -3,10 +3,10 @@ import type { Writable } from 'node:stream';
 /**
  * Holds a socket's writes until the end of the current turn of the event loop, then sends them together.
  *
- * ioredis writes each pipeline (each MULTI … EXEC) with its own `socket.write`, one syscall each. Under load
+ * ioredis writes each command (and each pipeline) with its own `socket.write`, one syscall each. Under load
  * an API process reads many requests in one turn (one poll phase), so it enqueues many jobs per turn: corked,
- * their transactions leave in one `writev`. Each block is still its own MULTI … EXEC, so each submit stays
- * atomic on its own; the replies come back in order, as ioredis expects. The socket is uncorked in
+ * their enqueue scripts leave in one `writev`. Each is still its own script, so each submit stays atomic on
+ * its own; the replies come back in order, as ioredis expects. The socket is uncorked in
  * `setImmediate` (the check phase, right after the poll phase), so no write waits for a later turn.
  */
 export class TurnWriteBatch {
