@@ -44,7 +44,7 @@ const BODY = { repo_url: BENCH_REPO_URL, prompt: 'Add a short paragraph about be
  * Enqueue cost, five rows at the same concurrency, each on its own key prefix (latency is per call, jobs/s is
  * calls completed over the time spent in that row):
  * - `baseline`: BullMQ `queue.add` of the job data the API would build (same queue options, via CodeJobQueue's Queue);
- * - `inProcess`: what the route does, without HTTP: `CodeJobQueue.enqueue` with `job.queued` in the same MULTI;
+ * - `inProcess`: what the route does, without HTTP: `CodeJobQueue.enqueue` with `job.queued` in the same script;
  * - `api`: `POST /api/jobs` to the API process; `apiIdempotent`: the same with a fresh `Idempotency-Key` each;
  * - `bareHttp`: the same requests to node:http alone (bare-http-server.ts): what HTTP costs here before any work.
  */

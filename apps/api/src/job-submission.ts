@@ -45,8 +45,9 @@ export interface SubmitInput {
 
 /**
  * Submitting a job, whatever the route (`POST /api/jobs` through Express or its fast path, the legacy
- * `POST /code`): admission, idempotency, the job data, and the enqueue with `job.queued` in one transaction.
- * Callers have authenticated the principal and validated the body.
+ * `POST /code`): admission, idempotency, the job data, and the enqueue with `job.queued` in one Redis script
+ * (on a single Redis; a cluster splits it, see CodeJobQueue). Callers have authenticated the principal and
+ * validated the body.
  */
 export interface JobSubmission {
   submit(input: SubmitInput): Promise<{ jobId: string; created: boolean }>;
